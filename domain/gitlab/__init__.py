@@ -1,0 +1,1 @@
+"""GitLab domain: identities, namespaces, projects, access checks, subscriptions."""
