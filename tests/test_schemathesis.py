@@ -33,6 +33,8 @@ from tests.conftest import (
 from tollgate.apis import APIS_BY_NAME
 
 EXAMPLES = int(os.environ.get("TOLLGATE_SCHEMATHESIS_EXAMPLES", "12"))
+# While working on a few operations: TOLLGATE_SCHEMATHESIS_OPERATIONS=ingestEvents,queryMeter fuzzes only those.
+ONLY_OPERATIONS = [name for name in os.environ.get("TOLLGATE_SCHEMATHESIS_OPERATIONS", "").split(",") if name]
 REFUSED_BEFORE_HANDLER = {400, 401, 403, 404, 405, 406, 413, 415}
 
 pytestmark = pytest.mark.slow
@@ -73,6 +75,9 @@ def _schema_for(api_name: str):
     @pytest.fixture(scope="session")
     def loaded(app):
         schema = schemathesis.openapi.from_asgi(f"{api.base_path}/openapi.json", app)
+        # Tollgate refuses NUL in any string with a 400 (no database stores it; the served specs say
+        # so), so NUL is not valid data to generate.
+        schema.config.generation.update(allow_x00=False)
         return schema
 
     return loaded
@@ -109,22 +114,39 @@ gitlab = schemathesis.pytest.from_fixture("gitlab_schema")
 flowglad = schemathesis.pytest.from_fixture("flowglad_schema")
 
 
-@openmeter.parametrize()
-@_FUZZ
-def test_openmeter(case):
-    _exercise("openmeter", case)
+def _only(api_name: str, lazy):
+    """`lazy` narrowed to the chosen operations of this API; None when none of them is its."""
+    if not ONLY_OPERATIONS:
+        return lazy
+    chosen = [op for op in ONLY_OPERATIONS if (api_name, op) in IMPLEMENTED]
+    return lazy.include(operation_id=chosen) if chosen else None
 
 
-@gitlab.parametrize()
-@_FUZZ
-def test_gitlab(case):
-    _exercise("gitlab", case)
+openmeter, gitlab, flowglad = _only("openmeter", openmeter), _only("gitlab", gitlab), _only("flowglad", flowglad)
 
 
-@flowglad.parametrize()
-@_FUZZ
-def test_flowglad(case):
-    _exercise("flowglad", case)
+if openmeter is not None:
+
+    @openmeter.parametrize()
+    @_FUZZ
+    def test_openmeter(case):
+        _exercise("openmeter", case)
+
+
+if gitlab is not None:
+
+    @gitlab.parametrize()
+    @_FUZZ
+    def test_gitlab(case):
+        _exercise("gitlab", case)
+
+
+if flowglad is not None:
+
+    @flowglad.parametrize()
+    @_FUZZ
+    def test_flowglad(case):
+        _exercise("flowglad", case)
 
 
 def test_every_operation_is_in_the_operations_table():
