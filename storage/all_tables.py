@@ -5,3 +5,4 @@ Add one line per new storage module.
 
 from storage import subjects  # noqa: F401
 from storage import gitlab_identity  # noqa: F401
+from storage import customers  # noqa: F401
