@@ -5,4 +5,5 @@ Add one line per new storage module.
 
 from storage import subjects  # noqa: F401
 from storage import gitlab_identity  # noqa: F401
+from storage import gitlab_entities  # noqa: F401
 from storage import customers  # noqa: F401

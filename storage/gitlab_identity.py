@@ -22,6 +22,7 @@ class GitlabUserRow(Base):
     email: Mapped[str] = mapped_column(String(255))
     state: Mapped[str] = mapped_column(String(32), default="active")
     admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 

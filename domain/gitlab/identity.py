@@ -64,3 +64,8 @@ class IdentityService:
         self.repository.replace_named_token(
             ROOT_USER_ID, name=ROOT_TOKEN_NAME, digest=token_digest(token), scopes=("api", "admin_mode"), now=now
         )
+        from domain.gitlab.users import UserService
+
+        # Every user has a personal namespace (`root`), as in GitLab.
+        service = UserService(self.repository.session)
+        service.ensure_namespace(service.get(ROOT_USER_ID), now=now)

@@ -1,0 +1,54 @@
+"""Projects in namespaces (personal projects and group projects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import TYPE_CHECKING
+
+from domain.errors import NotFoundError
+from domain.gitlab.entities import Namespace, Project, parse_id_or_path
+from domain.gitlab.namespaces import path_problem
+from domain.gitlab.users import model_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sqlalchemy.orm import Session
+
+
+def path_from_name(name: str) -> str:
+    """GitLab's parameterize: lower case, runs of other characters become `-`."""
+    path = re.sub(r"[^a-z0-9_.]+", "-", name.strip().lower()).strip("-.")
+    return path or "project"
+
+
+class ProjectService:
+    def __init__(self, session: Session):
+        from storage.gitlab_entities import GitlabEntityRepository
+
+        self.repository = GitlabEntityRepository(session)
+
+    def find(self, id_or_path: str | int) -> Project | None:
+        ref = parse_id_or_path(id_or_path)
+        return self.repository.project(ref) if isinstance(ref, int) else self.repository.project_by_full_path(ref)
+
+    def get(self, id_or_path: str | int) -> Project:
+        project = self.find(id_or_path)
+        if project is None:
+            raise NotFoundError(f"project {id_or_path} not found", resource="Project")
+        return project
+
+    def create(self, *, namespace: Namespace, name: str | None, path: str | None, visibility: str, description: str,
+               default_branch: str, creator_id: int | None, now: dt.datetime) -> Project:  # fmt: skip
+        path = path or path_from_name(name or "")
+        name = name or path
+        problem = path_problem(path)
+        if problem:
+            raise model_error(path=[problem])
+        if self.repository.full_path_taken(f"{namespace.full_path}/{path}"):
+            raise model_error(name=["has already been taken"], path=["has already been taken"])
+        return self.repository.add_project(namespace=namespace, creator_id=creator_id, name=name, path=path,
+                                           visibility=visibility, description=description,
+                                           default_branch=default_branch, now=now)  # fmt: skip
+
+    def in_namespaces(self, namespace_ids: list[int]) -> list[Project]:
+        return self.repository.projects_in(namespace_ids)

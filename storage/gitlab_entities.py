@@ -1,0 +1,432 @@
+"""The GitLab entity model: SSH keys, namespaces (user namespaces and groups), group sharing,
+projects and members. Users and personal access tokens live in `storage.gitlab_identity`.
+
+Repositories return the frozen dataclasses of `domain.gitlab.entities`; nothing outside
+`storage/` sees a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.gitlab.entities import GroupLink, Member, Namespace, Project, SshKey, User
+from storage.base import Base
+from storage.gitlab_identity import GitlabUserRow, PersonalAccessTokenRow
+from storage.types import UtcDateTime
+
+
+class SshKeyRow(Base):
+    __tablename__ = "gl_ssh_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("gl_users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(Text)
+    key_type: Mapped[str] = mapped_column(String(64))
+    fingerprint_md5: Mapped[str] = mapped_column(String(64), index=True)
+    fingerprint_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    usage_type: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class NamespaceRow(Base):
+    __tablename__ = "gl_namespaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("gl_namespaces.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("gl_users.id", ondelete="CASCADE"), index=True)
+    full_path: Mapped[str] = mapped_column(String(1024))
+    full_path_lower: Mapped[str] = mapped_column(String(1024), unique=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class GroupLinkRow(Base):
+    __tablename__ = "gl_group_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shared_group_id: Mapped[int] = mapped_column(ForeignKey("gl_namespaces.id", ondelete="CASCADE"), index=True)
+    shared_with_group_id: Mapped[int] = mapped_column(ForeignKey("gl_namespaces.id", ondelete="CASCADE"), index=True)
+    group_access: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("shared_group_id", "shared_with_group_id"),)
+
+
+class ProjectRow(Base):
+    __tablename__ = "gl_projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    namespace_id: Mapped[int] = mapped_column(ForeignKey("gl_namespaces.id", ondelete="CASCADE"), index=True)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("gl_users.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(255))
+    path: Mapped[str] = mapped_column(String(255))
+    full_path_lower: Mapped[str] = mapped_column(String(1024), unique=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    default_branch: Mapped[str] = mapped_column(String(255))
+    archived: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class MemberRow(Base):
+    __tablename__ = "gl_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_type: Mapped[str] = mapped_column(String(16))
+    """`Namespace` (group members) or `Project`."""
+    source_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("gl_users.id", ondelete="CASCADE"), index=True)
+    access_level: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("gl_users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("source_type", "source_id", "user_id"),
+        Index("ix_gl_members_source", "source_type", "source_id"),
+    )
+
+
+# --- mapping -------------------------------------------------------------------------------------
+
+
+def user_from_row(row: GitlabUserRow) -> User:
+    return User(
+        id=row.id, username=row.username, name=row.name, email=row.email, state=row.state, admin=row.admin,
+        bot=row.bot, created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def _key(row: SshKeyRow) -> SshKey:
+    return SshKey(
+        id=row.id, user_id=row.user_id, title=row.title, key=row.key, key_type=row.key_type,
+        fingerprint_md5=row.fingerprint_md5, fingerprint_sha256=row.fingerprint_sha256, usage_type=row.usage_type,
+        expires_at=row.expires_at, created_at=row.created_at,
+    )  # fmt: skip
+
+
+def _namespace(row: NamespaceRow) -> Namespace:
+    return Namespace(
+        id=row.id, name=row.name, path=row.path, kind=row.kind, parent_id=row.parent_id, owner_id=row.owner_id,
+        full_path=row.full_path, visibility=row.visibility, description=row.description,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def _project(row: ProjectRow, namespace: Namespace) -> Project:
+    return Project(
+        id=row.id, namespace=namespace, creator_id=row.creator_id, name=row.name, path=row.path,
+        visibility=row.visibility, description=row.description, default_branch=row.default_branch,
+        archived=row.archived, created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def _member(row: MemberRow, user: GitlabUserRow) -> Member:
+    return Member(
+        source_type=row.source_type, source_id=row.source_id, user=user_from_row(user), access_level=row.access_level,
+        expires_at=row.expires_at, created_by_id=row.created_by_id, created_at=row.created_at,
+    )  # fmt: skip
+
+
+def _link(row: GroupLinkRow) -> GroupLink:
+    return GroupLink(
+        shared_group_id=row.shared_group_id, shared_with_group_id=row.shared_with_group_id,
+        group_access=row.group_access, expires_at=row.expires_at, created_at=row.created_at,
+    )  # fmt: skip
+
+
+class GitlabEntityRepository:
+    """Every read and write of the entity model (one repository: the entities reference each other)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    # --- users ---------------------------------------------------------------------------------
+    def user(self, user_id: int) -> User | None:
+        row = self.session.get(GitlabUserRow, user_id)
+        return user_from_row(row) if row else None
+
+    def user_by_username(self, username: str) -> User | None:
+        row = self.session.scalars(select(GitlabUserRow).where(func.lower(GitlabUserRow.username) == username.lower())).first()
+        return user_from_row(row) if row else None
+
+    def user_by_email(self, email: str) -> User | None:
+        row = self.session.scalars(select(GitlabUserRow).where(func.lower(GitlabUserRow.email) == email.lower())).first()
+        return user_from_row(row) if row else None
+
+    def users(self, *, username: str | None = None, search: str | None = None, active: bool | None = None,
+              blocked: bool | None = None, offset: int = 0, limit: int | None = None) -> tuple[list[User], int]:  # fmt: skip
+        query = select(GitlabUserRow)
+        if username is not None:
+            query = query.where(func.lower(GitlabUserRow.username) == username.lower())
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(or_(func.lower(GitlabUserRow.username).like(pattern), func.lower(GitlabUserRow.name).like(pattern),
+                                    func.lower(GitlabUserRow.email) == search.lower()))  # fmt: skip
+        if active:
+            query = query.where(GitlabUserRow.state == "active")
+        if blocked:
+            query = query.where(GitlabUserRow.state == "blocked")
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        query = query.order_by(GitlabUserRow.id.desc()).offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return [user_from_row(row) for row in self.session.scalars(query)], total
+
+    def add_user(self, *, username: str, name: str, email: str, admin: bool, bot: bool, now: dt.datetime) -> User:
+        row = GitlabUserRow(username=username, name=name, email=email, admin=admin, bot=bot, state="active",
+                            created_at=now, updated_at=now)  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return user_from_row(row)
+
+    def update_user(self, user_id: int, *, now: dt.datetime, **changes) -> User:
+        row = self.session.get(GitlabUserRow, user_id, with_for_update=True)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        self.session.flush()
+        return user_from_row(row)
+
+    # --- personal access tokens ----------------------------------------------------------------
+    def add_token(self, *, user_id: int, name: str, digest: str, scopes: list[str], expires_at: dt.date | None,
+                  now: dt.datetime) -> dict:  # fmt: skip
+        row = PersonalAccessTokenRow(user_id=user_id, name=name, token_digest=digest, scopes=scopes, expires_at=expires_at,
+                                     revoked=False, created_at=now)  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return self._token(row)
+
+    @staticmethod
+    def _token(row: PersonalAccessTokenRow) -> dict:
+        return {"id": row.id, "user_id": row.user_id, "name": row.name, "scopes": list(row.scopes or []),
+                "expires_at": row.expires_at, "revoked": row.revoked, "created_at": row.created_at}  # fmt: skip
+
+    def tokens(self, user_id: int) -> list[dict]:
+        rows = self.session.scalars(select(PersonalAccessTokenRow).where(PersonalAccessTokenRow.user_id == user_id)
+                                    .order_by(PersonalAccessTokenRow.id))  # fmt: skip
+        return [self._token(row) for row in rows]
+
+    # --- SSH keys ------------------------------------------------------------------------------
+    def add_key(self, key: SshKey) -> SshKey:
+        row = SshKeyRow(user_id=key.user_id, title=key.title, key=key.key, key_type=key.key_type,
+                        fingerprint_md5=key.fingerprint_md5, fingerprint_sha256=key.fingerprint_sha256,
+                        usage_type=key.usage_type, expires_at=key.expires_at, created_at=key.created_at)  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return _key(row)
+
+    def key(self, key_id: int) -> SshKey | None:
+        row = self.session.get(SshKeyRow, key_id)
+        return _key(row) if row else None
+
+    def key_by_fingerprint(self, fingerprint: str) -> SshKey | None:
+        column = SshKeyRow.fingerprint_sha256 if fingerprint.startswith("SHA256:") else SshKeyRow.fingerprint_md5
+        row = self.session.scalars(select(SshKeyRow).where(column == fingerprint).order_by(SshKeyRow.id)).first()
+        return _key(row) if row else None
+
+    def keys(self, user_id: int) -> list[SshKey]:
+        rows = self.session.scalars(select(SshKeyRow).where(SshKeyRow.user_id == user_id).order_by(SshKeyRow.id))
+        return [_key(row) for row in rows]
+
+    def delete_key(self, key_id: int) -> None:
+        row = self.session.get(SshKeyRow, key_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    # --- namespaces ----------------------------------------------------------------------------
+    def add_namespace(self, *, name: str, path: str, kind: str, parent: Namespace | None, owner_id: int | None,
+                      visibility: str, description: str, now: dt.datetime) -> Namespace:  # fmt: skip
+        full_path = f"{parent.full_path}/{path}" if parent else path
+        row = NamespaceRow(name=name, path=path, kind=kind, parent_id=parent.id if parent else None, owner_id=owner_id,
+                           full_path=full_path, full_path_lower=full_path.lower(), visibility=visibility,
+                           description=description, created_at=now, updated_at=now)  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return _namespace(row)
+
+    def namespace(self, namespace_id: int, *, lock: bool = False) -> Namespace | None:
+        row = self.session.get(NamespaceRow, namespace_id, with_for_update=lock)
+        return _namespace(row) if row else None
+
+    def namespace_by_full_path(self, full_path: str) -> Namespace | None:
+        row = self.session.scalars(select(NamespaceRow).where(NamespaceRow.full_path_lower == full_path.lower())).first()
+        return _namespace(row) if row else None
+
+    def user_namespace(self, user_id: int) -> Namespace | None:
+        row = self.session.scalars(select(NamespaceRow).where(NamespaceRow.owner_id == user_id, NamespaceRow.kind == "user")).first()
+        return _namespace(row) if row else None
+
+    def full_path_taken(self, full_path: str) -> bool:
+        lower = full_path.lower()
+        return bool(
+            self.session.scalar(select(func.count()).select_from(NamespaceRow).where(NamespaceRow.full_path_lower == lower))
+            or self.session.scalar(select(func.count()).select_from(ProjectRow).where(ProjectRow.full_path_lower == lower))
+        )
+
+    def descendant_ids(self, namespace_id: int) -> list[int]:
+        """The namespace and every subgroup below it, breadth first."""
+        found, frontier = [namespace_id], [namespace_id]
+        while frontier:
+            frontier = list(self.session.scalars(select(NamespaceRow.id).where(NamespaceRow.parent_id.in_(frontier))
+                                                 .order_by(NamespaceRow.id)))  # fmt: skip
+            found.extend(frontier)
+        return found
+
+    def ancestors(self, namespace: Namespace) -> list[Namespace]:
+        """The namespace itself, then its parent, up to the root."""
+        chain = [namespace]
+        while chain[-1].parent_id is not None:
+            parent = self.namespace(chain[-1].parent_id)
+            if parent is None:
+                break
+            chain.append(parent)
+        return chain
+
+    def groups(self, *, search: str | None = None) -> list[Namespace]:
+        query = select(NamespaceRow).where(NamespaceRow.kind == "group")
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(or_(func.lower(NamespaceRow.name).like(pattern), NamespaceRow.full_path_lower.like(pattern)))
+        return [_namespace(row) for row in self.session.scalars(query.order_by(NamespaceRow.id))]
+
+    def subgroups(self, namespace_id: int) -> list[Namespace]:
+        rows = self.session.scalars(select(NamespaceRow).where(NamespaceRow.parent_id == namespace_id).order_by(NamespaceRow.id))
+        return [_namespace(row) for row in rows]
+
+    # --- group sharing -------------------------------------------------------------------------
+    def upsert_group_link(self, *, shared_group_id: int, shared_with_group_id: int, group_access: int,
+                          expires_at: dt.date | None, now: dt.datetime) -> GroupLink:  # fmt: skip
+        row = self.session.scalars(select(GroupLinkRow).where(
+            GroupLinkRow.shared_group_id == shared_group_id, GroupLinkRow.shared_with_group_id == shared_with_group_id
+        )).first()  # fmt: skip
+        if row is None:
+            row = GroupLinkRow(shared_group_id=shared_group_id, shared_with_group_id=shared_with_group_id, created_at=now)
+            self.session.add(row)
+        row.group_access = group_access
+        row.expires_at = expires_at
+        self.session.flush()
+        return _link(row)
+
+    def group_link(self, shared_group_id: int, shared_with_group_id: int) -> GroupLink | None:
+        row = self.session.scalars(select(GroupLinkRow).where(
+            GroupLinkRow.shared_group_id == shared_group_id, GroupLinkRow.shared_with_group_id == shared_with_group_id
+        )).first()  # fmt: skip
+        return _link(row) if row else None
+
+    def delete_group_link(self, shared_group_id: int, shared_with_group_id: int) -> bool:
+        row = self.session.scalars(select(GroupLinkRow).where(
+            GroupLinkRow.shared_group_id == shared_group_id, GroupLinkRow.shared_with_group_id == shared_with_group_id
+        )).first()  # fmt: skip
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
+
+    def links_of_shared_groups(self, shared_group_ids: list[int]) -> list[GroupLink]:
+        """Invitations into any of these groups (the groups invited to them)."""
+        if not shared_group_ids:
+            return []
+        rows = self.session.scalars(select(GroupLinkRow).where(GroupLinkRow.shared_group_id.in_(shared_group_ids))
+                                    .order_by(GroupLinkRow.id))  # fmt: skip
+        return [_link(row) for row in rows]
+
+    # --- projects ------------------------------------------------------------------------------
+    def add_project(self, *, namespace: Namespace, creator_id: int | None, name: str, path: str, visibility: str,
+                    description: str, default_branch: str, now: dt.datetime) -> Project:  # fmt: skip
+        row = ProjectRow(namespace_id=namespace.id, creator_id=creator_id, name=name, path=path,
+                         full_path_lower=f"{namespace.full_path}/{path}".lower(), visibility=visibility,
+                         description=description, default_branch=default_branch, archived=False,
+                         created_at=now, updated_at=now)  # fmt: skip
+        self.session.add(row)
+        self.session.flush()
+        return _project(row, namespace)
+
+    def project(self, project_id: int) -> Project | None:
+        row = self.session.get(ProjectRow, project_id)
+        if row is None:
+            return None
+        return _project(row, self.namespace(row.namespace_id))
+
+    def project_by_full_path(self, full_path: str) -> Project | None:
+        row = self.session.scalars(select(ProjectRow).where(ProjectRow.full_path_lower == full_path.lower())).first()
+        if row is None:
+            return None
+        return _project(row, self.namespace(row.namespace_id))
+
+    def projects_in(self, namespace_ids: list[int]) -> list[Project]:
+        if not namespace_ids:
+            return []
+        rows = list(self.session.scalars(select(ProjectRow).where(ProjectRow.namespace_id.in_(namespace_ids)).order_by(ProjectRow.id)))
+        namespaces = {nid: self.namespace(nid) for nid in {row.namespace_id for row in rows}}
+        return [_project(row, namespaces[row.namespace_id]) for row in rows]
+
+    def count_projects_in(self, namespace_ids: list[int]) -> int:
+        if not namespace_ids:
+            return 0
+        return self.session.scalar(select(func.count()).select_from(ProjectRow).where(ProjectRow.namespace_id.in_(namespace_ids))) or 0
+
+    # --- members -------------------------------------------------------------------------------
+    def member(self, source_type: str, source_id: int, user_id: int) -> Member | None:
+        found = self.session.execute(
+            select(MemberRow, GitlabUserRow).join(GitlabUserRow, GitlabUserRow.id == MemberRow.user_id)
+            .where(MemberRow.source_type == source_type, MemberRow.source_id == source_id, MemberRow.user_id == user_id)
+        ).first()  # fmt: skip
+        return _member(*found) if found else None
+
+    def members(self, source_type: str, source_ids: list[int]) -> list[Member]:
+        if not source_ids:
+            return []
+        rows = self.session.execute(
+            select(MemberRow, GitlabUserRow).join(GitlabUserRow, GitlabUserRow.id == MemberRow.user_id)
+            .where(MemberRow.source_type == source_type, MemberRow.source_id.in_(source_ids))
+            .order_by(MemberRow.source_id, MemberRow.id)
+        ).all()  # fmt: skip
+        return [_member(*row) for row in rows]
+
+    def memberships_of_user(self, user_id: int) -> list[Member]:
+        rows = self.session.execute(
+            select(MemberRow, GitlabUserRow).join(GitlabUserRow, GitlabUserRow.id == MemberRow.user_id)
+            .where(MemberRow.user_id == user_id).order_by(MemberRow.id)
+        ).all()  # fmt: skip
+        return [_member(*row) for row in rows]
+
+    def save_member(self, *, source_type: str, source_id: int, user_id: int, access_level: int,
+                    expires_at: dt.date | None, created_by_id: int | None, now: dt.datetime) -> Member:  # fmt: skip
+        row = self.session.scalars(select(MemberRow).where(
+            MemberRow.source_type == source_type, MemberRow.source_id == source_id, MemberRow.user_id == user_id
+        )).first()  # fmt: skip
+        if row is None:
+            row = MemberRow(source_type=source_type, source_id=source_id, user_id=user_id, created_by_id=created_by_id,
+                            created_at=now)  # fmt: skip
+            self.session.add(row)
+        row.access_level = access_level
+        row.expires_at = expires_at
+        row.updated_at = now
+        self.session.flush()
+        return _member(row, self.session.get(GitlabUserRow, user_id))
+
+    def delete_member(self, source_type: str, source_id: int, user_id: int) -> bool:
+        row = self.session.scalars(select(MemberRow).where(
+            MemberRow.source_type == source_type, MemberRow.source_id == source_id, MemberRow.user_id == user_id
+        )).first()  # fmt: skip
+        if row is None:
+            return False
+        self.session.delete(row)
+        self.session.flush()
+        return True
