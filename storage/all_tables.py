@@ -7,3 +7,4 @@ from storage import subjects  # noqa: F401
 from storage import gitlab_identity  # noqa: F401
 from storage import gitlab_entities  # noqa: F401
 from storage import customers  # noqa: F401
+from storage import gitlab_internal  # noqa: F401
