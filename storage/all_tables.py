@@ -7,4 +7,8 @@ from storage import subjects  # noqa: F401
 from storage import gitlab_identity  # noqa: F401
 from storage import gitlab_entities  # noqa: F401
 from storage import customers  # noqa: F401
+from storage import features  # noqa: F401
+from storage import entitlements  # noqa: F401
 from storage import gitlab_internal  # noqa: F401
+from storage import meters  # noqa: F401
+from storage import events  # noqa: F401

@@ -1,0 +1,562 @@
+"""Events, the per-meter usage rows derived from them, and the rollups that keep queries fast.
+
+Tables:
+- `om_events`: every ingested event once per (source, id); times are epoch seconds (UTC).
+- `om_meter_events`: for each live meter, one row per event of its type at or after its eventFrom:
+  subject, time, the exact value (`ExactDecimal`), the value text (UNIQUE_COUNT) and the canonical
+  group-by values. Every query can be answered from here.
+- `om_meter_rollups`: the same rows pre-aggregated per meter x subject x group values x UTC hour
+  (grain 3600) and UTC day (grain 86400): event count, value count, exact sum/min/max, the latest
+  value (with its time and sequence) and the first/last event time. Maintained at ingest in the same
+  transaction. A query whose bounds and windows all fall on a grain's boundaries reads the rollup;
+  UNIQUE_COUNT and unaligned queries read `om_meter_events`.
+
+Aggregates stay exact and run in SQL: PostgreSQL NUMERIC, on SQLite the decimal aggregates of
+`storage.types` plus the decimal scalar functions registered here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, bindparam, delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from domain.errors import ValidationError
+from domain.metering.derive import MeterReader
+from domain.metering.events import Event, StoredEvent, data_text
+from domain.metering.meters import Aggregation, Meter
+from domain.metering.spec import UsageRow, UsageSpec
+from storage.base import Base
+from storage.types import DECIMAL_CONTEXT, ExactDecimal, decimal_text
+
+# SQLite has no 64-bit autoincrement under BigInteger; INTEGER PRIMARY KEY is its rowid.
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+GRAINS = (86400, 3600)
+
+
+class EventRow(Base):
+    __tablename__ = "om_events"
+
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    time: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[str | None] = mapped_column(Text)
+    specversion: Mapped[str] = mapped_column(String(32))
+    dataschema: Mapped[str | None] = mapped_column(Text)
+    ingested_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_om_events_source_id"),
+        Index("ix_om_events_time", "time"),
+        Index("ix_om_events_type_time", "type", "time"),
+        Index("ix_om_events_subject_time", "subject", "time"),
+    )
+
+
+class MeterEventRow(Base):
+    __tablename__ = "om_meter_events"
+
+    meter_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    time: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    group_key: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_om_meter_events_meter_time", "meter_id", "time"),
+        Index("ix_om_meter_events_meter_subject_time", "meter_id", "subject", "time"),
+    )
+
+
+class MeterRollupRow(Base):
+    __tablename__ = "om_meter_rollups"
+
+    meter_id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    grain: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text, primary_key=True)
+    group_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger)
+    value_count: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    minimum: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    maximum: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    latest_time: Mapped[int | None] = mapped_column(BigInteger)
+    latest_seq: Mapped[int | None] = mapped_column(BigInteger)
+    latest_value: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    first_time: Mapped[int] = mapped_column(BigInteger)
+    last_time: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_om_meter_rollups_meter_grain_bucket", "meter_id", "grain", "bucket"),)
+
+
+# --- SQLite decimal scalars ----------------------------------------------------------------------
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _dec_add(a: Any, b: Any) -> str | None:
+    x, y = _dec(a), _dec(b)
+    if x is None or y is None:
+        return a if y is None else b
+    return decimal_text(DECIMAL_CONTEXT.add(x, y))
+
+
+def _dec_pick(pick):
+    def choose(a: Any, b: Any) -> str | None:
+        x, y = _dec(a), _dec(b)
+        if x is None or y is None:
+            return a if y is None else b
+        return a if pick(x, y) is x else b
+
+    return choose
+
+
+def _sqlite_functions(session: Session) -> None:
+    raw = session.connection().connection.driver_connection
+    raw.create_function("tg_dec_add", 2, _dec_add, deterministic=True)
+    raw.create_function("tg_dec_min", 2, _dec_pick(min), deterministic=True)
+    raw.create_function("tg_dec_max", 2, _dec_pick(max), deterministic=True)
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
+
+    @property
+    def sqlite(self) -> bool:
+        return self.name == "sqlite"
+
+    def add(self, a: str, b: str) -> str:
+        return f"tg_dec_add({a}, {b})" if self.sqlite else f"COALESCE({a} + {b}, {a}, {b})"
+
+    def least(self, a: str, b: str, decimal: bool = True) -> str:
+        if self.sqlite:
+            return f"tg_dec_min({a}, {b})" if decimal else f"min({a}, {b})"
+        return f"LEAST({a}, {b})"
+
+    def greatest(self, a: str, b: str, decimal: bool = True) -> str:
+        if self.sqlite:
+            return f"tg_dec_max({a}, {b})" if decimal else f"max({a}, {b})"
+        return f"GREATEST({a}, {b})"
+
+    def sum(self, a: str) -> str:
+        return f"decimal_sum({a})" if self.sqlite else f"sum({a})"
+
+    def min(self, a: str) -> str:
+        return f"decimal_min({a})" if self.sqlite else f"min({a})"
+
+    def max(self, a: str) -> str:
+        return f"decimal_max({a})" if self.sqlite else f"max({a})"
+
+    def group_value(self, column: str, key: str) -> str:
+        # Keys match ^[a-zA-Z_][0-9a-zA-Z_]*$ (validated on meter create/update), so they are safe inline.
+        if self.sqlite:
+            return f"COALESCE(json_extract({column}, '$.\"{key}\"'), '')"
+        return f"COALESCE(({column})::jsonb ->> '{key}', '')"
+
+
+def _dialect(session: Session) -> _Dialect:
+    return _Dialect(session.get_bind().dialect.name)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def _event_from_row(row: Any) -> Event:
+    return Event(
+        id=row.event_id, source=row.source, type=row.type, subject=row.subject, time=row.time,
+        data=json.loads(row.data, parse_float=Decimal) if row.data is not None else None,
+        specversion=row.specversion, dataschema=row.dataschema,
+    )  # fmt: skip
+
+
+class EventRepository:
+    def __init__(self, session: Session):
+        self.session = session
+        self.dialect = _dialect(session)
+
+    def ingest(self, events: list[Event], meters: list[Meter], *, ingested_at: int) -> int:
+        """Insert the events new by (source, id), derive each live meter's rows; the number inserted."""
+        rows = [
+            {"source": e.source, "event_id": e.id, "type": e.type, "subject": e.subject, "time": e.time,
+             "data": data_text(e.data), "specversion": e.specversion, "dataschema": e.dataschema, "ingested_at": ingested_at}
+            for e in events
+        ]  # fmt: skip
+        insert = sqlite_insert if self.dialect.sqlite else pg_insert
+        statement = (
+            insert(EventRow)
+            .on_conflict_do_nothing(index_elements=["source", "event_id"])
+            .returning(EventRow.seq, EventRow.source, EventRow.event_id)
+        )
+        inserted: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(rows, 500):
+            for seq, source, event_id in self.session.execute(statement, chunk):
+                inserted[(source, event_id)] = seq
+        if not inserted:
+            return 0
+        stored = [(inserted[(e.source, e.id)], e) for e in events if (e.source, e.id) in inserted]
+        usage = UsageRepository(self.session)
+        for meter in meters:
+            usage.apply(meter, [(seq, e) for seq, e in stored if e.type == meter.event_type])
+        return len(stored)
+
+    def _filtered(self, query, *, time_from=None, time_to=None, ingested_from=None, ingested_to=None,
+                  id_contains=None, subject_contains=None, subjects=None, v2_filters=()):  # fmt: skip
+        if time_from is not None:
+            query = query.where(EventRow.time >= time_from)
+        if time_to is not None:
+            query = query.where(EventRow.time <= time_to)
+        if ingested_from is not None:
+            query = query.where(EventRow.ingested_at >= ingested_from)
+        if ingested_to is not None:
+            query = query.where(EventRow.ingested_at <= ingested_to)
+        if id_contains:
+            query = query.where(EventRow.event_id.contains(id_contains, autoescape=True))
+        if subject_contains:
+            query = query.where(EventRow.subject.contains(subject_contains, autoescape=True))
+        if subjects is not None:
+            query = query.where(EventRow.subject.in_(sorted(subjects)))
+        for condition in v2_filters:
+            query = query.where(condition)
+        return query
+
+    def list(self, *, limit: int, order_by_ingested: bool = False, before: tuple[int, str] | None = None, **filters: Any) -> list[StoredEvent]:
+        query = self._filtered(select(EventRow), **filters)
+        order_column = EventRow.ingested_at if order_by_ingested else EventRow.time
+        if before is not None:
+            stamp, event_id = before
+            query = query.where((order_column < stamp) | ((order_column == stamp) & (EventRow.event_id < event_id)))
+        query = query.order_by(order_column.desc(), EventRow.event_id.desc(), EventRow.seq.desc()).limit(limit)
+        return [StoredEvent(seq=row.seq, event=_event_from_row(row), ingested_at=row.ingested_at) for row in self.session.scalars(query)]
+
+    def distinct_subjects(self, event_type: str, *, lo: int | None, hi: int | None) -> list[str]:
+        query = select(EventRow.subject).where(EventRow.type == event_type).distinct()
+        if lo is not None:
+            query = query.where(EventRow.time >= lo)
+        if hi is not None:
+            query = query.where(EventRow.time < hi)
+        return sorted(self.session.scalars(query))
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- usage -----------------------------------------------------------------------------------------
+
+
+class UsageRepository:
+    def __init__(self, session: Session):
+        self.session = session
+        self.dialect = _dialect(session)
+
+    # -- writing --
+    def derive(self, meter: Meter) -> None:
+        """(Re)build a meter's usage rows and rollups from every stored event of its type."""
+        self.session.execute(delete(MeterEventRow).where(MeterEventRow.meter_id == meter.id))
+        self.session.execute(delete(MeterRollupRow).where(MeterRollupRow.meter_id == meter.id))
+        query = select(EventRow).where(EventRow.type == meter.event_type).order_by(EventRow.seq).execution_options(yield_per=5000)
+        batch: list[tuple[int, Event]] = []
+        for row in self.session.scalars(query):
+            batch.append((row.seq, _event_from_row(row)))
+            if len(batch) >= 5000:
+                self.apply(meter, batch)
+                batch = []
+        if batch:
+            self.apply(meter, batch)
+
+    def apply(self, meter: Meter, stored: list[tuple[int, Event]]) -> None:
+        """Add newly stored events of the meter's type to its usage rows and rollups."""
+        reader = MeterReader.of(meter)
+        rows = []
+        for seq, event in stored:
+            if reader.event_from is not None and event.time < reader.event_from:
+                continue
+            value, value_text, group_key = reader.read(event.data)
+            rows.append({"meter_id": meter.id, "seq": seq, "subject": event.subject, "time": event.time,
+                         "value": value, "value_text": value_text, "group_key": group_key})  # fmt: skip
+        if not rows:
+            return
+        self.session.execute(MeterEventRow.__table__.insert(), rows)
+        if meter.aggregation is not Aggregation.UNIQUE_COUNT:
+            self._roll_up(meter, rows)
+
+    def _roll_up(self, meter: Meter, rows: list[dict]) -> None:
+        cells: dict[tuple, dict] = {}
+        for row in rows:
+            t, value = row["time"], row["value"]
+            for grain in GRAINS:
+                key = (grain, row["subject"], row["group_key"], t - t % grain)
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = {
+                        "meter_id": meter.id, "grain": grain, "subject": row["subject"], "group_key": row["group_key"],
+                        "bucket": t - t % grain, "events": 0, "value_count": 0, "total": None, "minimum": None,
+                        "maximum": None, "latest_time": None, "latest_seq": None, "latest_value": None,
+                        "first_time": t, "last_time": t,
+                    }  # fmt: skip
+                cell["events"] += 1
+                cell["first_time"] = min(cell["first_time"], t)
+                cell["last_time"] = max(cell["last_time"], t)
+                if value is None:
+                    continue
+                cell["value_count"] += 1
+                cell["total"] = value if cell["total"] is None else DECIMAL_CONTEXT.add(cell["total"], value)
+                cell["minimum"] = value if cell["minimum"] is None else min(cell["minimum"], value)
+                cell["maximum"] = value if cell["maximum"] is None else max(cell["maximum"], value)
+                if cell["latest_time"] is None or (t, row["seq"]) > (cell["latest_time"], cell["latest_seq"]):
+                    cell["latest_time"], cell["latest_seq"], cell["latest_value"] = t, row["seq"], value
+        d = self.dialect
+        if d.sqlite:
+            _sqlite_functions(self.session)
+            for cell in cells.values():
+                for name in ("total", "minimum", "maximum", "latest_value"):
+                    if cell[name] is not None:
+                        cell[name] = decimal_text(cell[name])
+        r, x = "om_meter_rollups", "excluded"
+        newer = (f"({x}.latest_time IS NOT NULL AND ({r}.latest_time IS NULL OR {x}.latest_time > {r}.latest_time"
+                 f" OR ({x}.latest_time = {r}.latest_time AND {x}.latest_seq > {r}.latest_seq)))")  # fmt: skip
+        columns = list(next(iter(cells.values())))
+        sql = (
+            f"INSERT INTO {r} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"ON CONFLICT (meter_id, grain, subject, group_key, bucket) DO UPDATE SET "
+            f"events = {r}.events + {x}.events, value_count = {r}.value_count + {x}.value_count, "
+            f"total = {d.add(f'{r}.total', f'{x}.total')}, "
+            f"minimum = {d.least(f'{r}.minimum', f'{x}.minimum')}, maximum = {d.greatest(f'{r}.maximum', f'{x}.maximum')}, "
+            f"latest_value = CASE WHEN {newer} THEN {x}.latest_value ELSE {r}.latest_value END, "
+            f"latest_seq = CASE WHEN {newer} THEN {x}.latest_seq ELSE {r}.latest_seq END, "
+            f"latest_time = CASE WHEN {newer} THEN {x}.latest_time ELSE {r}.latest_time END, "
+            f"first_time = {d.least(f'{r}.first_time', f'{x}.first_time', decimal=False)}, "
+            f"last_time = {d.greatest(f'{r}.last_time', f'{x}.last_time', decimal=False)}"
+        )
+        self.session.execute(text(sql), list(cells.values()))
+
+    # -- reading --
+    def aggregate(self, spec: UsageSpec) -> list[UsageRow]:
+        sql, params = _aggregate_sql(spec, self.dialect)
+        if self.dialect.sqlite:
+            _sqlite_functions(self.session)
+        rows = self.session.execute(sql, params).all()
+        keys = spec.group_by
+        result = []
+        for row in rows:
+            m = row._mapping
+            value = _value(spec.meter.aggregation, m)
+            if value is None:
+                continue
+            result.append(UsageRow(
+                window=m["w"], subject=m["subject"], customer_id=m["customer_id"],
+                groups={key: m[f"g{i}"] for i, key in enumerate(keys)}, value=value,
+                first_time=m["first_time"], last_time=m["last_time"],
+            ))  # fmt: skip
+        return result
+
+    def time_range(self, meter: Meter, *, lo: int | None, hi: int | None) -> tuple[int, int] | None:
+        query = select(text("min(time)"), text("max(time)")).select_from(MeterEventRow.__table__).where(MeterEventRow.meter_id == meter.id)
+        if lo is not None:
+            query = query.where(MeterEventRow.time >= lo)
+        if hi is not None:
+            query = query.where(MeterEventRow.time < hi)
+        first, last = self.session.execute(query).one()
+        return None if first is None else (int(first), int(last))
+
+    def group_values(self, meter: Meter, key: str, *, lo: int | None, hi: int | None) -> list[str]:
+        column = self.dialect.group_value("group_key", key)
+        where, params = ["meter_id = :meter_id"], {"meter_id": meter.id}
+        if lo is not None:
+            where.append("time >= :lo")
+            params["lo"] = lo
+        if hi is not None:
+            where.append("time < :hi")
+            params["hi"] = hi
+        sql = f"SELECT DISTINCT {column} AS v FROM om_meter_events WHERE {' AND '.join(where)}"
+        return sorted(self.session.execute(text(sql), params).scalars())
+
+
+def _value(aggregation: Aggregation, m: Any) -> Decimal | None:
+    if aggregation in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT):
+        return Decimal(int(m["v"] or 0))
+    if aggregation is Aggregation.AVG:
+        total, count = _dec(m["v"]), int(m["n_values"] or 0)
+        if total is None or count == 0:
+            return None
+        return DECIMAL_CONTEXT.divide(total, Decimal(count))
+    return _dec(m["v"])
+
+
+# --- the aggregation query -------------------------------------------------------------------------
+
+_SHIFT_DAYS = 10**6  # keeps (t + offset) positive for any time after year -800, so / floors
+
+
+def _aligned(spec: UsageSpec, grain: int) -> bool:
+    bounds = [b for b in (spec.lo, spec.hi) if b is not None]
+    windows = spec.windows
+    if windows is not None:
+        if windows.ranges is not None:
+            bounds += [b for pair in windows.ranges for b in pair]
+        else:
+            if windows.length % grain:
+                return False
+            bounds.append(windows.offset)
+    return all(b % grain == 0 for b in bounds)
+
+
+def _source(spec: UsageSpec) -> int | None:
+    if spec.meter.aggregation is Aggregation.UNIQUE_COUNT:
+        return None
+    return next((grain for grain in GRAINS if _aligned(spec, grain)), None)
+
+
+def _filter_sql(expr: str, flt: Any, params: dict, names: list[int]) -> str:
+    """A FilterString (validated by the domain) as SQL over `expr`."""
+
+    def bind(value: Any) -> str:
+        names[0] += 1
+        name = f"f{names[0]}"
+        params[name] = value
+        return f":{name}"
+
+    def bind_list(values: list) -> str:
+        return "(" + ", ".join(bind(v) for v in values) + ")" if values else "(NULL)"
+
+    op, arg = next(iter(flt.items()))
+    if op == "$eq":
+        return f"{expr} = {bind(arg)}"
+    if op == "$ne":
+        return f"{expr} <> {bind(arg)}"
+    if op == "$in":
+        return f"{expr} IN {bind_list(arg)}" if arg else "1 = 0"
+    if op == "$nin":
+        return f"{expr} NOT IN {bind_list(arg)}" if arg else "1 = 1"
+    if op in ("$like", "$nlike"):
+        return f"{expr} {'NOT ' if op == '$nlike' else ''}LIKE {bind(arg)}"
+    if op in ("$ilike", "$nilike"):
+        return f"lower({expr}) {'NOT ' if op == '$nilike' else ''}LIKE lower({bind(arg)})"
+    comparisons = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
+    if op in comparisons:
+        return f"{expr} {comparisons[op]} {bind(arg)}"
+    if op in ("$and", "$or"):
+        joiner = " AND " if op == "$and" else " OR "
+        parts = [_filter_sql(expr, item, params, names) for item in arg]
+        return "(" + joiner.join(parts) + ")" if parts else ("1 = 1" if op == "$and" else "1 = 0")
+    raise ValidationError(f"unsupported filter operator: {op}")
+
+
+def _aggregate_sql(spec: UsageSpec, d: _Dialect):
+    grain = _source(spec)
+    meter = spec.meter
+    params: dict[str, Any] = {"meter_id": meter.id}
+    where = ["e.meter_id = :meter_id"]
+    time_col = "e.time" if grain is None else "e.bucket"
+    if grain is None:
+        table = "om_meter_events e"
+    else:
+        table = "om_meter_rollups e"
+        where.append("e.grain = :grain")
+        params["grain"] = grain
+    if spec.lo is not None:
+        where.append(f"{time_col} >= :lo")
+        params["lo"] = spec.lo
+    if spec.hi is not None:
+        where.append(f"{time_col} < :hi")
+        params["hi"] = spec.hi
+    bind_params = []
+    if spec.subjects is not None:
+        where.append("e.subject IN :subjects")
+        params["subjects"] = list(spec.subjects) or [""]
+        bind_params.append(bindparam("subjects", expanding=True))
+    customer_expr = "NULL"
+    if spec.customers is not None:
+        every = sorted({s for _, subjects in spec.customers for s in subjects})
+        where.append("e.subject IN :customer_subjects")
+        params["customer_subjects"] = every or [""]
+        bind_params.append(bindparam("customer_subjects", expanding=True))
+        cases = []
+        for index, (customer_id, subjects) in enumerate(spec.customers):
+            if subjects:
+                params[f"c{index}"] = customer_id
+                params[f"cs{index}"] = list(subjects)
+                bind_params.append(bindparam(f"cs{index}", expanding=True))
+                cases.append(f"WHEN e.subject IN :cs{index} THEN :c{index}")
+        customer_expr = f"CASE {' '.join(cases)} END" if cases else "NULL"
+    counter = [0]
+    for key, flt in spec.group_filters:
+        where.append(_filter_sql(d.group_value("e.group_key", key), flt, params, counter))
+
+    join = ""
+    window_expr = "NULL"
+    windows = spec.windows
+    if windows is not None and windows.ranges is not None:
+        values = ", ".join(f"({i}, {int(lo)}, {int(hi)})" for i, (lo, hi) in enumerate(windows.ranges))
+        join = f" JOIN (SELECT column1 AS idx, column2 AS lo, column3 AS hi FROM (VALUES {values}) AS v) w ON {time_col} >= w.lo AND {time_col} < w.hi"
+        if not d.sqlite:
+            join = f" JOIN (VALUES {values}) AS w(idx, lo, hi) ON {time_col} >= w.lo AND {time_col} < w.hi"
+        window_expr = "w.idx"
+    elif windows is not None:
+        length, offset = int(windows.length), int(windows.offset)
+        shift = _SHIFT_DAYS * 86400 // length * length
+        window_expr = f"((({time_col} + {offset + shift}) / {length}) * {length} - {offset + shift})"
+
+    group_exprs = [("w", window_expr), ("subject", "e.subject" if spec.by_subject else "NULL"), ("customer_id", customer_expr)]
+    group_exprs += [(f"g{i}", d.group_value("e.group_key", key)) for i, key in enumerate(spec.group_by)]
+    select_groups = ", ".join(f"{expr} AS {name}" for name, expr in group_exprs)
+    grouped = [expr for _, expr in group_exprs if expr != "NULL"]
+    first_col, last_col = ("e.time", "e.time") if grain is None else ("e.first_time", "e.last_time")
+    agg = meter.aggregation
+    from_where = f"FROM {table}{join} WHERE {' AND '.join(where)}"
+
+    if agg is Aggregation.LATEST:
+        value_col, time_c, seq_col = ("e.value", "e.time", "e.seq") if grain is None else ("e.latest_value", "e.latest_time", "e.latest_seq")
+        partition = f"PARTITION BY {', '.join(grouped)} " if grouped else ""
+        inner = (
+            f"SELECT {select_groups}, {value_col} AS v, "
+            f"ROW_NUMBER() OVER ({partition}ORDER BY {time_c} DESC, {seq_col} DESC) AS rn, "
+            f"MIN({first_col}) OVER ({partition.strip()}) AS first_time, MAX({last_col}) OVER ({partition.strip()}) AS last_time "
+            f"{from_where} AND {value_col} IS NOT NULL"
+        )
+        names = ", ".join(name for name, _ in group_exprs)
+        sql = f"SELECT {names}, v, first_time, last_time FROM ({inner}) ranked WHERE rn = 1"
+    else:
+        if grain is None:
+            value = {
+                Aggregation.SUM: d.sum("e.value"), Aggregation.COUNT: "count(*)", Aggregation.AVG: d.sum("e.value"),
+                Aggregation.MIN: d.min("e.value"), Aggregation.MAX: d.max("e.value"),
+                Aggregation.UNIQUE_COUNT: "count(DISTINCT e.value_text)",
+            }[agg]  # fmt: skip
+            n_values = "count(e.value)"
+        else:
+            value = {
+                Aggregation.SUM: d.sum("e.total"), Aggregation.COUNT: "sum(e.events)", Aggregation.AVG: d.sum("e.total"),
+                Aggregation.MIN: d.min("e.minimum"), Aggregation.MAX: d.max("e.maximum"),
+            }[agg]  # fmt: skip
+            n_values = "sum(e.value_count)"
+        positions = [str(i + 1) for i, (_, expr) in enumerate(group_exprs) if expr != "NULL"]
+        group_clause = f" GROUP BY {', '.join(positions)}" if positions else ""
+        sql = (
+            f"SELECT {select_groups}, {value} AS v, {n_values} AS n_values, min({first_col}) AS first_time, "
+            f"max({last_col}) AS last_time, count(*) AS n_rows {from_where}{group_clause}"
+        )
+        if not grouped:
+            sql = f"SELECT * FROM ({sql}) totals WHERE n_rows > 0"
+    statement = text(sql)
+    if bind_params:
+        statement = statement.bindparams(*bind_params)
+    return statement, params
