@@ -7702,7 +7702,7 @@ class RecurringPeriod(ApiModel):
         ),
     ]
     interval_iso: Annotated[
-        timedelta,
+        str,
         Field(
             alias="intervalISO",
             description="The unit of time for the interval in ISO8601 format.",
@@ -8068,9 +8068,6 @@ class EntitlementBaseTemplate(ApiModel):
             alias="subjectKey",
             description="The identifier key unique to the subject.\nNOTE: Subjects are being deprecated, please use the new customer APIs.",
             examples=["customer-1"],
-            max_length=64,
-            min_length=1,
-            pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$",
         ),
     ]
     feature_key: Annotated[
@@ -8178,9 +8175,6 @@ class EntitlementBoolean(ApiModel):
             alias="subjectKey",
             description="The identifier key unique to the subject.\nNOTE: Subjects are being deprecated, please use the new customer APIs.",
             examples=["customer-1"],
-            max_length=64,
-            min_length=1,
-            pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$",
         ),
     ]
     feature_key: Annotated[
@@ -8920,9 +8914,6 @@ class EntitlementMetered(ApiModel):
             alias="subjectKey",
             description="The identifier key unique to the subject.\nNOTE: Subjects are being deprecated, please use the new customer APIs.",
             examples=["customer-1"],
-            max_length=64,
-            min_length=1,
-            pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$",
         ),
     ]
     feature_key: Annotated[
@@ -9426,9 +9417,6 @@ class EntitlementStatic(ApiModel):
             alias="subjectKey",
             description="The identifier key unique to the subject.\nNOTE: Subjects are being deprecated, please use the new customer APIs.",
             examples=["customer-1"],
-            max_length=64,
-            min_length=1,
-            pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$",
         ),
     ]
     feature_key: Annotated[

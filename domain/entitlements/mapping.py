@@ -1,0 +1,98 @@
+"""Stored entitlements, grants and resets as the credit engine's inputs, and where usage comes from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from domain.credit import Grant, MeterAggregation, MeteredEntitlement, Recurrence, Reset, UsageSource
+from domain.entitlements.customers import CustomerRef
+from domain.entitlements.model import Entitlement, StoredGrant, StoredReset
+from domain.features import Feature
+
+
+def usage_period(entitlement: Entitlement) -> Recurrence | None:
+    if entitlement.usage_period_interval is None or entitlement.usage_period_anchor is None:
+        return None
+    return Recurrence(entitlement.usage_period_interval, entitlement.usage_period_anchor)
+
+
+def credit_grant(grant: StoredGrant) -> Grant:
+    recurrence = None
+    if grant.recurrence_interval is not None:
+        recurrence = Recurrence(grant.recurrence_interval, grant.recurrence_anchor or grant.effective_at)
+    return Grant(
+        id=grant.id, amount=grant.amount, priority=grant.priority, effective_at=grant.effective_at,
+        created_at=grant.created_at, expires_at=grant.expires_at, voided_at=grant.voided_at,
+        min_rollover=grant.min_rollover, max_rollover=grant.max_rollover, recurrence=recurrence,
+    )  # fmt: skip
+
+
+def metered_entitlement(entitlement: Entitlement, grants: Sequence[StoredGrant], resets: Sequence[StoredReset],
+                        aggregation: str = "SUM") -> MeteredEntitlement:  # fmt: skip
+    period = usage_period(entitlement)
+    assert period is not None and entitlement.measure_usage_from is not None, "a metered entitlement has a usage period"
+    return MeteredEntitlement(
+        usage_period=period,
+        measure_usage_from=entitlement.measure_usage_from,
+        grants=tuple(credit_grant(g) for g in grants if g.deleted_at is None),
+        resets=tuple(Reset(r.at, preserve_overage=r.preserve_overage, retain_anchor=r.retain_anchor) for r in resets),
+        preserve_overage_at_reset=entitlement.preserve_overage_at_reset,
+        is_soft_limit=entitlement.is_soft_limit,
+        aggregation=MeterAggregation(aggregation if aggregation in MeterAggregation.__members__ else "SUM"),
+        active_from=entitlement.active_from,
+        active_to=entitlement.ends_at,
+    )
+
+
+class UsageSources(Protocol):
+    def aggregation(self, feature: Feature) -> str:
+        """The aggregation of the feature's meter (SUM, COUNT, UNIQUE_COUNT, LATEST)."""
+        ...
+
+    def source(self, feature: Feature, customer: CustomerRef) -> UsageSource:
+        """Usage of the feature's meter for the customer's subjects, narrowed by the feature's filters."""
+        ...
+
+
+class _NoUsage:
+    def usage_between(self, boundaries: Sequence[dt.datetime]) -> list[Decimal]:
+        return [Decimal(0)] * max(len(boundaries) - 1, 0)
+
+    def cumulative_usage(self, start: dt.datetime, ends: Sequence[dt.datetime]) -> list[Decimal]:
+        return [Decimal(0)] * len(ends)
+
+
+class MeteringUsage:
+    """UsageSources over domain.metering: the meter's aggregation and its SQL usage source."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self._aggregations: dict[str, str] = {}
+
+    def aggregation(self, feature: Feature) -> str:
+        slug = feature.meter_slug
+        if slug is None:
+            return "SUM"
+        if slug not in self._aggregations:
+            from domain.errors import NotFoundError
+            from domain.features import MeteringMeters
+
+            try:
+                self._aggregations[slug] = MeteringMeters(self.session).get(slug).aggregation
+            except NotFoundError:
+                self._aggregations[slug] = "SUM"
+        return self._aggregations[slug]
+
+    def source(self, feature: Feature, customer: CustomerRef) -> UsageSource:
+        try:
+            from domain.metering.usage import MeterUsageSource
+        except ImportError:  # metering not there yet: no usage anywhere
+            return _NoUsage()
+        if feature.meter_slug is None:
+            return _NoUsage()
+        return MeterUsageSource(self.session, feature.meter_slug, customer.usage_subjects, feature.meter_group_by_filters or {})

@@ -1,0 +1,70 @@
+"""OpenMeter `Product Catalog` operations: features (list, create, get, archive) and their cost.
+
+Plans and add-ons of this tag belong to a later issue and are not defined here (they answer 501).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.features import Feature, FeatureCreate, FeatureService, Page
+from generated.openmeter import models
+from handlers._decoding import decode
+from tollgate.context import RequestContext
+
+
+def _feature_to_api(feature: Feature) -> models.Feature:
+    return models.Feature(
+        id=feature.id,
+        key=feature.key,
+        name=feature.name,
+        metadata=feature.metadata or None,
+        meter_slug=feature.meter_slug,
+        meter_group_by_filters=feature.legacy_group_by_filters,
+        advanced_meter_group_by_filters=feature.meter_group_by_filters or None,
+        unit_cost=feature.unit_cost,
+        created_at=feature.created_at,
+        updated_at=feature.updated_at,
+        archived_at=feature.archived_at,
+    )
+
+
+def _page_of(ctx: RequestContext, *, page: int | None, page_size: int | None, offset: int | None, limit: int | None) -> Page:
+    """Dual pagination (openmeter-core.md 1.4): the paginated object only when page or pageSize was sent."""
+    asked = "page" in ctx.query or "pageSize" in ctx.query
+    return Page.of(page=page if asked else None, page_size=page_size if asked else None, offset=offset, limit=limit) if asked \
+        else Page.of(page=None, page_size=None, offset=offset, limit=limit)  # fmt: skip
+
+
+def list_features(ctx: RequestContext, *, meter_slug: list[str] | None = None, include_archived: bool = False,
+                  page: int | None = None, page_size: int | None = None, offset: int | None = None, limit: int | None = None,
+                  order: str | None = None, order_by: str | None = None) -> Any:  # fmt: skip
+    paging = _page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
+    features, total = FeatureService(ctx.session).list(
+        meter_slugs=meter_slug, include_archived=bool(include_archived), order_by=order_by, descending=order == "DESC", page=paging
+    )
+    items = [_feature_to_api(f) for f in features]
+    if paging.paginated:
+        return models.FeaturePaginatedResponse(total_count=total, page=paging.page, page_size=paging.page_size, items=items)
+    return items
+
+
+def create_feature(ctx: RequestContext, *, body: dict[str, Any]) -> models.Feature:
+    data = decode(models.FeatureCreateInputs, body)
+    advanced = None
+    if data.advanced_meter_group_by_filters is not None:
+        advanced = {key: value.model_dump(by_alias=True, exclude_none=True) for key, value in data.advanced_meter_group_by_filters.items()}
+    unit_cost = data.unit_cost.model_dump(by_alias=True, exclude_none=True) if data.unit_cost is not None else None
+    inputs = FeatureCreate(
+        key=data.key, name=data.name, metadata=data.metadata, meter_slug=data.meter_slug,
+        meter_group_by_filters=data.meter_group_by_filters, advanced_meter_group_by_filters=advanced, unit_cost=unit_cost,
+    )  # fmt: skip
+    return _feature_to_api(FeatureService(ctx.session).create(inputs, now=ctx.now))
+
+
+def get_feature(ctx: RequestContext, *, feature_id: str) -> models.Feature:
+    return _feature_to_api(FeatureService(ctx.session).get(feature_id))
+
+
+def delete_feature(ctx: RequestContext, *, feature_id: str) -> None:
+    FeatureService(ctx.session).archive(feature_id, now=ctx.now)
