@@ -89,10 +89,43 @@ class MeteringUsage:
         return self._aggregations[slug]
 
     def source(self, feature: Feature, customer: CustomerRef) -> UsageSource:
-        try:
-            from domain.metering.usage import MeterUsageSource
-        except ImportError:  # metering not there yet: no usage anywhere
-            return _NoUsage()
+        from domain.metering.usage import MeterUsageSource
+
         if feature.meter_slug is None:
             return _NoUsage()
-        return MeterUsageSource(self.session, feature.meter_slug, customer.usage_subjects, feature.meter_group_by_filters or {})
+        legacy = feature.legacy_group_by_filters
+        if legacy is not None or not feature.meter_group_by_filters:
+            return MeterUsageSource(self.session, feature.meter_slug, list(customer.usage_subjects), legacy or {})
+        return _AdvancedFilterUsage(self.session, feature.meter_slug, list(customer.usage_subjects), feature.meter_group_by_filters)
+
+
+def _advanced_usage_class():
+    from domain.metering.spec import UsageSpec, Windows
+    from domain.metering.usage import _CHUNK, MeterUsageSource
+
+    class AdvancedFilterUsage(MeterUsageSource):
+        """MeterUsageSource with the feature's advanced filters (`$in`, `$ne`, ...) instead of plain equality."""
+
+        def __init__(self, session: Session, meter: str, subjects: list[str], filters: dict[str, dict]):
+            super().__init__(session, meter, subjects, {})
+            self.advanced = tuple(sorted(filters.items()))
+
+        def _ranges(self, ranges: list[tuple[int, int]]) -> list[Decimal]:
+            results = [Decimal(0)] * len(ranges)
+            for start in range(0, len(ranges), _CHUNK):
+                chunk = ranges[start : start + _CHUNK]
+                live = [(i, pair) for i, pair in enumerate(chunk) if pair[0] < pair[1]]
+                if not live:
+                    continue
+                spec = UsageSpec(meter=self.meter, lo=min(lo for _, (lo, _) in live), hi=max(hi for _, (_, hi) in live),
+                                 windows=Windows(ranges=tuple(pair for _, pair in live)), subjects=self.subject_keys,
+                                 group_filters=self.advanced)  # fmt: skip
+                for row in self._usage.aggregate(spec):
+                    results[start + live[row.window][0]] = row.value
+            return results
+
+    return AdvancedFilterUsage
+
+
+def _AdvancedFilterUsage(session: Session, meter: str, subjects: list[str], filters: dict[str, dict]) -> UsageSource:
+    return _advanced_usage_class()(session, meter, subjects, filters)

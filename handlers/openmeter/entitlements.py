@@ -304,7 +304,7 @@ def list_grants(ctx: RequestContext, *, feature: list[str] | None = None, subjec
 
 
 def void_grant(ctx: RequestContext, *, grant_id: str, at: dt.datetime | None = None) -> None:
-    _service(ctx).void_grant(grant_id, at=at, now=ctx.now)
+    _service(ctx).void_grant(grant_id, at=_instant(at, "at"), now=ctx.now)
 
 
 # --- v2 customer routes ------------------------------------------------------------------------------
@@ -446,12 +446,22 @@ def list_grants_v2(ctx: RequestContext, *, feature: list[str] | None = None, cus
 # --- shared ----------------------------------------------------------------------------------------------
 
 
-def _at(time: dt.datetime | None, ctx: RequestContext) -> dt.datetime:
-    if time is None:
-        return ctx.now
-    if time.tzinfo is None:
-        raise ValidationError("time must carry a UTC offset")
-    return time.astimezone(dt.timezone.utc)
+def _instant(value: Any, name: str) -> dt.datetime | None:
+    """A date-time query parameter (connexion passes the text) as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            raise ValidationError(f"invalid date-time in parameter {name}: {value}") from None
+    if value.tzinfo is None:
+        raise ValidationError(f"{name} must carry a UTC offset")
+    return value.astimezone(dt.timezone.utc)
+
+
+def _at(time: Any, ctx: RequestContext) -> dt.datetime:
+    return _instant(time, "time") or ctx.now
 
 
 def _customer_ids(service: EntitlementService, ids_or_keys: list[str] | None) -> list[str] | None:
@@ -486,6 +496,7 @@ def _history(service: EntitlementService, entitlement: Entitlement, ctx: Request
              from_: dt.datetime | None, to: dt.datetime | None, time_zone: str) -> models.WindowedBalanceHistory:  # fmt: skip
     from domain.credit import resolve_time_zone
 
+    from_, to = _instant(from_, "from"), _instant(to, "to")
     history = service.history(entitlement, window_size=window_size, from_=from_, to=to, time_zone=time_zone or "UTC", now=ctx.now)
     zone = resolve_time_zone(time_zone or "UTC")
     windows = [
