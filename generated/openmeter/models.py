@@ -2294,6 +2294,12 @@ class PlanReferenceInput(ApiModel):
     version: Annotated[int | None, Field(description="The plan version.")] = None
 
 
+class AllowedMeterSlug(RootModel[str]):
+    root: Annotated[
+        str, Field(max_length=64, min_length=1, pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$")
+    ]
+
+
 class PortalToken(ApiModel):
     model_config = ConfigDict(
         populate_by_name=True,
@@ -2306,7 +2312,7 @@ class PortalToken(ApiModel):
             pattern="^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$",
         ),
     ] = None
-    subject: Annotated[str, Field(examples=["customer-1"])]
+    subject: Annotated[str, Field(examples=["customer-1"], min_length=1)]
     expires_at: Annotated[
         AwareDatetime | None,
         Field(
@@ -2332,11 +2338,12 @@ class PortalToken(ApiModel):
         ),
     ] = None
     allowed_meter_slugs: Annotated[
-        list[str] | None,
+        list[AllowedMeterSlug] | None,
         Field(
             alias="allowedMeterSlugs",
             description="Optional, if defined only the specified meters will be allowed.",
             examples=[["tokens_total"]],
+            min_length=1,
         ),
     ] = None
 

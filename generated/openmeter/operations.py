@@ -781,7 +781,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getProgress',
@@ -793,7 +793,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listMarketplaceListings',
@@ -1321,7 +1321,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createPortalToken',
@@ -1333,7 +1333,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='invalidatePortalTokens',
@@ -1345,7 +1345,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createStripeCheckoutSession',
