@@ -23,8 +23,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -365,29 +367,34 @@ class GitlabInternalRepository:
         self.session.flush()
 
     # --- reference counters ---
-    def reference_counter(self, gl_repository: str, *, now: dt.datetime, lock: bool = False) -> int:
-        query = select(ReferenceCounterRow).where(ReferenceCounterRow.gl_repository == gl_repository)
-        row = self.session.scalars(query.with_for_update() if lock else query).first()
+    def _upsert(self, table: Any, values: dict[str, Any], index: list[str], set_: dict[str, Any]) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(table).values(**values)
+        self.session.execute(statement.on_conflict_do_update(index_elements=index, set_=set_))
+
+    def reference_counter(self, gl_repository: str, *, now: dt.datetime) -> int:
+        row = self.session.get(ReferenceCounterRow, gl_repository, populate_existing=True)
         if row is None or row.expires_at <= now:
             return 0
         return row.value
 
-    def set_reference_counter(self, gl_repository: str, value: int | None, *, expires_at: dt.datetime | None) -> None:
-        """Store `value` until `expires_at` (keeping the current expiry when None); None deletes the counter."""
-        row = self.session.get(ReferenceCounterRow, gl_repository)
-        if value is None:
-            if row is not None:
-                self.session.delete(row)
-        elif row is None:
-            self.session.add(ReferenceCounterRow(gl_repository=gl_repository, value=value, expires_at=expires_at))
-        else:
-            row.value = value
-            if expires_at is not None:
-                row.expires_at = expires_at
-        self.session.flush()
+    def increment_reference_counter(self, gl_repository: str, *, now: dt.datetime, expires_at: dt.datetime) -> None:
+        """+1 (from 0 when absent or expired) and a fresh expiry, atomically (INSERT ... ON CONFLICT)."""
+        table = ReferenceCounterRow.__table__
+        self._upsert(table, {"gl_repository": gl_repository, "value": 1, "expires_at": expires_at}, ["gl_repository"], {
+            "value": case((table.c.expires_at <= now, 1), else_=table.c.value + 1),
+            "expires_at": expires_at,
+        })  # fmt: skip
 
-    def purge_reference_counters(self, now: dt.datetime) -> None:
-        self.session.execute(delete(ReferenceCounterRow).where(ReferenceCounterRow.expires_at <= now))
+    def decrement_reference_counter(self, gl_repository: str, *, now: dt.datetime) -> None:
+        """-1, keeping the expiry; a counter that would go below zero (or has expired) is deleted."""
+        table = ReferenceCounterRow.__table__
+        self.session.execute(delete(table).where(
+            table.c.gl_repository == gl_repository, or_(table.c.value <= 0, table.c.expires_at <= now)))  # fmt: skip
+        self.session.execute(update(table).where(table.c.gl_repository == gl_repository).values(value=table.c.value - 1))
 
     # --- cluster agents ---
     def add_agent(self, *, project_id: int, name: str, user_id: int | None, now: dt.datetime) -> ClusterAgent:
@@ -445,12 +452,8 @@ class GitlabInternalRepository:
 
     # --- kas usage counters ---
     def increment_counter(self, name: str, amount: int) -> None:
-        row = self.session.get(KasUsageCounterRow, name, with_for_update=True)
-        if row is None:
-            self.session.add(KasUsageCounterRow(name=name, value=amount))
-        else:
-            row.value = row.value + amount
-        self.session.flush()
+        table = KasUsageCounterRow.__table__
+        self._upsert(table, {"name": name, "value": amount}, ["name"], {"value": table.c.value + amount})
 
     def counters(self) -> dict[str, int]:
         return {row.name: row.value for row in self.session.scalars(select(KasUsageCounterRow))}

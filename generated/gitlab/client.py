@@ -41,3 +41,145 @@ class GitLabClient(runtime.BaseClient):
             '/internal/check',
             responses={200: models.InstanceCheck},
         )
+
+    def internal_allowed(self, *, body: models.AllowedRequest | dict[str, Any]) -> models.AllowedResponse:
+        """Git access check
+
+        Called by GitLab Shell (with `changes: _any`) and by Gitaly's pre-receive hook (with the real
+        `oldrev newrev ref` lines) before a git command runs. The actor is the first of `key_id`,
+        `user_id`, `username` given (deploy keys included); the repository is `gl_repository`
+        (`project-N`, `wiki-N`, `snippet-N`) or else `project` (a path, with or without a leading `/`
+        and a trailing `.git`, found case-insensitively and after renames). Refusals answer 401 (404 for a
+        project the actor may not see) with `status: false` and GitLab's exact message, so GitLab Shell
+        shows it to the user. `changes` is required (ruling 19); a malformed `gl_repository` or changes
+        line is a 400 (ruling 1). Anonymous pulls of public projects are allowed (`gl_id: ""`) and
+        expired SSH keys still work, with a console message (ruling 22). Tollgate keeps no git objects,
+        so pushes are never treated as forced."""
+        return self._request(
+            'internalAllowed',
+            'POST',
+            '/internal/allowed',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.AllowedResponse},
+        )
+
+    def internal_lfs_authenticate(self, *, body: models.LfsAuthenticateRequest | dict[str, Any]) -> models.LfsAuthenticateResponse:
+        """LFS credentials for a repository accessed over SSH
+
+        A signed HS256 token for the actor (`data.actor` is the username, `lfs+deploy-key-<id>` for a deploy
+        key), valid for `TOLLGATE_LFS_TOKEN_TTL_SECONDS` (1800 by default, ruling 16), and the repository's
+        HTTP clone URL under `TOLLGATE_EXTERNAL_URL`. No permission check: GitLab Shell calls `/allowed`
+        first. 404 `404 Not Found` for an unknown project, `404 Not found` for an unknown actor."""
+        return self._request(
+            'internalLfsAuthenticate',
+            'POST',
+            '/internal/lfs_authenticate',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.LfsAuthenticateResponse},
+        )
+
+    def internal_authorized_keys(self, *, key: str | None = None, fingerprint: str | None = None) -> models.AuthorizedKey:
+        """Find an SSH key (user or deploy key) by its public key or fingerprint
+
+        `fingerprint` (MD5, `aa:bb:...`) wins when given; otherwise `key`, the Base64 blob of an
+        authorized_keys line without its type. With neither: 400 `{"error": "key is missing"}` (GitLab
+        answers 500). The key's comment is replaced by `<owner name> (<host>)`."""
+        return self._request(
+            'internalAuthorizedKeys',
+            'GET',
+            '/internal/authorized_keys',
+            query=[
+                QueryParam('key', key, style='form', explode=True, json_content=False),
+                QueryParam('fingerprint', fingerprint, style='form', explode=True, json_content=False),
+            ],
+            responses={200: models.AuthorizedKey},
+        )
+
+    def internal_discover(self, *, key_id: str | None = None, user_id: str | None = None, username: str | None = None) -> models.DiscoveredUser:
+        """The user behind an SSH key, user id or username
+
+        The first of `key_id`, `user_id`, `username` given decides (a deploy key answers its creator).
+        Unknown, or no parameter: 200 with the body `null` (GitLab Shell then greets "Anonymous")."""
+        return self._request(
+            'internalDiscover',
+            'GET',
+            '/internal/discover',
+            query=[
+                QueryParam('key_id', key_id, style='form', explode=True, json_content=False),
+                QueryParam('user_id', user_id, style='form', explode=True, json_content=False),
+                QueryParam('username', username, style='form', explode=True, json_content=False),
+            ],
+            responses={200: models.DiscoveredUser},
+        )
+
+    def internal_two_factor_recovery_codes(self, *, body: models.ActorRequest | dict[str, Any]) -> models.RecoveryCodesResponse:
+        """New two-factor recovery codes for the owner of an SSH key
+
+        Always 200: `{"success": false, "message": ...}` for an unknown user (`Could not find the given user`),
+        no key (`Could not find a user without a key`), an unknown key (`Could not find the given key`), a key
+        without user (`Could not find a user for the given key`), a deploy key (`Deploy keys cannot be used to
+        retrieve recovery codes`) or a user without 2FA (`Two-factor authentication is not enabled for this user`).
+        Otherwise 10 new codes (16 lowercase hex characters each) replace the old ones, which are stored hashed.
+        `user_id` is accepted (ruling 18)."""
+        return self._request(
+            'internalTwoFactorRecoveryCodes',
+            'POST',
+            '/internal/two_factor_recovery_codes',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.RecoveryCodesResponse},
+        )
+
+    def internal_personal_access_token(self, *, body: models.PersonalAccessTokenRequest | dict[str, Any]) -> models.PersonalAccessTokenResponse:
+        """A new personal access token for the owner of an SSH key
+
+        Always 200. Refusals, in this order: a deploy key (`Deploy keys cannot be used to create personal access
+        tokens`), the actor messages of `two_factor_recovery_codes`, `No token name specified`,
+        `No token scopes specified`, `Invalid scope: '<scope>'. Valid scopes are: [...]`,
+        `Invalid token expiry date: '<value>'`. `user_id` is accepted (ruling 18)."""
+        return self._request(
+            'internalPersonalAccessToken',
+            'POST',
+            '/internal/personal_access_token',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.PersonalAccessTokenResponse},
+        )
+
+    def internal_pre_receive(self, *, body: models.PreReceiveRequest | dict[str, Any]) -> models.PreReceiveResponse:
+        """Count a push that might be accepted
+
+        Increments the repository's reference counter (kept in the database, not Redis) and sets it to
+        expire in 600 seconds. `gl_repository` is not validated: any string is a counter name."""
+        return self._request(
+            'internalPreReceive',
+            'POST',
+            '/internal/pre_receive',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.PreReceiveResponse},
+        )
+
+    def internal_post_receive(self, *, body: models.PostReceiveRequest | dict[str, Any]) -> models.PostReceiveResponse:
+        """After a push, the messages to show the user
+
+        Decrements the reference counter (deleted below zero) and answers the messages GitLab Shell prints:
+        the current broadcast banner first (`alert`; one targeted at the project's path preferred), then one
+        merge-request link per pushed branch that is not the default branch and not deleted (`basic`:
+        "To create a merge request for <branch>, visit:\\n  <url>"), then "project moved" after a rename."""
+        return self._request(
+            'internalPostReceive',
+            'POST',
+            '/internal/post_receive',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.PostReceiveResponse},
+        )

@@ -3,10 +3,305 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
 from generated.model_base import ApiModel
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, RootModel
+
+
+class NumericId1(RootModel[int]):
+    root: Annotated[
+        int,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer.",
+            ge=0,
+        ),
+    ]
+
+
+class NumericId2(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer.",
+            pattern="^[0-9]+$",
+        ),
+    ]
+
+
+class ActorRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    key_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    user_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    username: str | None = None
+
+
+class AllowedRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    key_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    user_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    username: str | None = None
+    project: Annotated[
+        str | None,
+        Field(
+            description="The repository path as typed (`group/project.git`, `/group/project`, `group/project.wiki`)."
+        ),
+    ] = None
+    gl_repository: Annotated[
+        str | None,
+        Field(
+            description="`project-<id>`, `wiki-<project id>` or `snippet-<id>`; wins over `project`."
+        ),
+    ] = None
+    protocol: Annotated[str, Field(description="`ssh`, `http` or `web`.")]
+    action: Annotated[
+        str,
+        Field(
+            description="`git-upload-pack`, `git-receive-pack` or `git-upload-archive`; anything else is refused."
+        ),
+    ]
+    changes: Annotated[
+        str,
+        Field(
+            description="Newline-separated `<oldrev> <newrev> <ref>` lines, or `_any` (also when blank)."
+        ),
+    ]
+    check_ip: str | None = None
+    env: Annotated[
+        str | None,
+        Field(
+            description="Gitaly's JSON-encoded object directories (accepted, not used)."
+        ),
+    ] = None
+
+
+class GitalyRepository(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    storage_name: str
+    relative_path: Annotated[
+        str,
+        Field(
+            description="Hashed storage path, `@hashed/<h[0:2]>/<h[2:4]>/<sha256(id)>.git`."
+        ),
+    ]
+    git_object_directory: str
+    git_alternate_object_directories: list[str]
+    gl_repository: str
+    gl_project_path: str
+
+
+class GitalyInfo(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    address: str
+    token: str | None = None
+    features: dict[str, str]
+
+
+class AllowedGitaly(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    repository: GitalyRepository
+    address: str
+    token: str | None = None
+    features: dict[str, str]
+
+
+class AllowedResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    status: Literal[True]
+    gl_repository: Annotated[str, Field(examples=["project-3"])]
+    gl_project_path: Annotated[str, Field(examples=["gnuwget/wget2"])]
+    gl_id: Annotated[
+        str,
+        Field(
+            description='`user-<id>` of the actor\'s user (a deploy key\'s creator), `""` when there is none.'
+        ),
+    ]
+    gl_username: str | None = None
+    gl_key_type: Literal["key", "deploy_key"] | None = None
+    gl_key_id: int | None = None
+    git_config_options: list[str]
+    gitaly: AllowedGitaly
+    gl_console_messages: list[str]
+
+
+class GitAccessRefusal(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    status: Literal[False] | None = None
+    message: str
+
+
+class LfsAuthenticateRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    key_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    user_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    username: str | None = None
+    project: str | None = None
+    gl_repository: str | None = None
+    operation: Annotated[
+        str | None, Field(description="`download` or `upload` (accepted, not used).")
+    ] = None
+
+
+class LfsAuthenticateResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    username: str
+    lfs_token: str
+    repository_http_path: Annotated[
+        str, Field(examples=["http://127.0.0.1:8080/gnuwget/wget2.git"])
+    ]
+    expires_in: Annotated[int, Field(examples=[1800])]
+
+
+class AuthorizedKey(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    title: str
+    key: str
+    created_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+
+
+class DiscoveredUser(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    username: str
+
+
+class RecoveryCodesResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    success: bool
+    message: str | None = None
+    recovery_codes: list[str] | None = None
+
+
+class PersonalAccessTokenRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    key_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    user_id: Annotated[
+        NumericId1 | NumericId2 | None,
+        Field(
+            description="An id as GitLab Shell sends it (a string of digits) or as a JSON integer."
+        ),
+    ] = None
+    name: str | None = None
+    scopes: list[str] | None = None
+    expires_at: str | None = None
+
+
+class PersonalAccessTokenResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    success: bool
+    message: str | None = None
+    token: str | None = None
+    scopes: list[str] | None = None
+    expires_at: date | None = None
+
+
+class PreReceiveRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    gl_repository: str | None = None
+
+
+class PreReceiveResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    reference_counter_increased: bool
+
+
+class PostReceiveRequest(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    gl_repository: str | None = None
+    identifier: Annotated[
+        str | None, Field(description="`user-<id>` or `key-<id>`.")
+    ] = None
+    changes: str | None = None
+    push_options: list[str] | None = None
+
+
+class PostReceiveMessage(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    message: str
+    type: Literal["basic", "alert"]
+
+
+class PostReceiveResponse(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    messages: list[PostReceiveMessage]
+    reference_counter_decreased: bool
 
 
 class MessageError(ApiModel):
