@@ -231,3 +231,35 @@ def test_admin_lists(om, clean_server):
     assert [e.id for e in om.list_entitlements_v2(feature=["limits"]).items] == [c.id]
     assert [e.id for e in om.list_entitlements_v2(customer_ids=[a.customer_id]).items] == [a.id]
     assert om.get_entitlement_by_id(entitlement_id=a.id).subject_key == "acme-sub"
+
+
+def test_the_official_openmeter_sdk_drives_entitlements(om, clean_server):
+    from openmeter import Client
+
+    from tests.conftest import OPENMETER_KEY
+
+    metered_feature(om, clean_server)
+    with Client(endpoint=clean_server.url, token=OPENMETER_KEY) as client:
+        client.customers.create({"name": "SDK", "key": "sdk", "usageAttribution": {"subjectKeys": ["sdk-sub"]}})
+        feature = client.features.create({"key": "sdk_seats", "name": "Seats"})
+        assert feature.key == "sdk_seats"
+        metered = client.customer_entitlements_v2.post(
+            "sdk", {"type": "metered", "featureKey": "ai_tokens", "usagePeriod": {"interval": "DAY"}})
+        # The SDK returns union types (entitlements) as plain JSON dicts.
+        assert metered["type"] == "metered" and metered["usagePeriod"]["intervalISO"] == "P1D"
+        client.customer_entitlements_v2.post("sdk", {"type": "boolean", "featureKey": "sdk_seats"})
+        grant = client.customer_entitlement_v2.create_customer_entitlement_grant(
+            "sdk", "ai_tokens", {"amount": 20, "effectiveAt": metered["currentUsagePeriod"]["from"]})
+        assert grant.amount == 20 and grant.priority == 1
+
+        ingest(om, clean_server, "tokens", "sdk-sub", {"tokens": 5})
+        value = client.customer_entitlement_v2.get_customer_entitlement_value("sdk", "ai_tokens")
+        assert value.has_access is True and value.balance == 15 and value.usage == 5
+        grants = client.customer_entitlement_v2.get_grants("sdk", "ai_tokens")
+        assert grants.total_count == 1 and grants["items"][0].id == grant.id
+        access = client.customer.get_customer_access("sdk")
+        assert set(access.entitlements) == {"ai_tokens", "sdk_seats"}
+        listed = client.customer_entitlements_v2.list("sdk")
+        assert listed.total_count == 2
+        client.customer_entitlements_v2.delete("sdk", "sdk_seats")
+        assert client.customer_entitlements_v2.list("sdk").total_count == 1
