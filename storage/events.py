@@ -30,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.errors import ValidationError
-from domain.metering.derive import MeterReader
+from domain.metering.derive import MeterReader, group_index
 from domain.metering.events import Event, StoredEvent, data_text
 from domain.metering.meters import Aggregation, Meter
 from domain.metering.spec import UsageRow, UsageSpec
@@ -164,11 +164,11 @@ class _Dialect:
     def max(self, a: str) -> str:
         return f"decimal_max({a})" if self.sqlite else f"max({a})"
 
-    def group_value(self, column: str, key: str) -> str:
-        # Keys match ^[a-zA-Z_][0-9a-zA-Z_]*$ (validated on meter create/update), so they are safe inline.
+    def group_value(self, column: str, index: int) -> str:
+        index = int(index)  # group values are stored as a JSON array, addressed by position
         if self.sqlite:
-            return f"COALESCE(json_extract({column}, '$.\"{key}\"'), '')"
-        return f"COALESCE(({column})::jsonb ->> '{key}', '')"
+            return f"COALESCE(json_extract({column}, '$[{index}]'), '')"
+        return f"COALESCE(({column})::jsonb ->> {index}, '')"
 
 
 def _dialect(session: Session) -> _Dialect:
@@ -244,6 +244,17 @@ class EventRepository:
             query = query.where((order_column < stamp) | ((order_column == stamp) & (EventRow.event_id < event_id)))
         query = query.order_by(order_column.desc(), EventRow.event_id.desc(), EventRow.seq.desc()).limit(limit)
         return [StoredEvent(seq=row.seq, event=_event_from_row(row), ingested_at=row.ingested_at) for row in self.session.scalars(query)]
+
+    def counts_by_subject(self, *, ingested_from: int) -> list[tuple[str, int]]:
+        from sqlalchemy import func
+
+        query = (
+            select(EventRow.subject, func.count())
+            .where(EventRow.ingested_at >= ingested_from)
+            .group_by(EventRow.subject)
+            .order_by(EventRow.subject)
+        )
+        return [(subject, int(count)) for subject, count in self.session.execute(query)]
 
     def distinct_subjects(self, event_type: str, *, lo: int | None, hi: int | None) -> list[str]:
         query = select(EventRow.subject).where(EventRow.type == event_type).distinct()
@@ -378,7 +389,7 @@ class UsageRepository:
         return None if first is None else (int(first), int(last))
 
     def group_values(self, meter: Meter, key: str, *, lo: int | None, hi: int | None) -> list[str]:
-        column = self.dialect.group_value("group_key", key)
+        column = self.dialect.group_value("group_key", group_index(meter, key))
         where, params = ["meter_id = :meter_id"], {"meter_id": meter.id}
         if lo is not None:
             where.append("time >= :lo")
@@ -437,7 +448,11 @@ def _filter_sql(expr: str, flt: Any, params: dict, names: list[int]) -> str:
     def bind_list(values: list) -> str:
         return "(" + ", ".join(bind(v) for v in values) + ")" if values else "(NULL)"
 
-    op, arg = next(iter(flt.items()))
+    parts = [_one_filter_sql(expr, op, arg, bind, bind_list, params, names) for op, arg in flt.items() if arg is not None]
+    return "(" + " AND ".join(parts) + ")" if parts else "1 = 1"
+
+
+def _one_filter_sql(expr, op, arg, bind, bind_list, params, names) -> str:
     if op == "$eq":
         return f"{expr} = {bind(arg)}"
     if op == "$ne":
@@ -458,6 +473,51 @@ def _filter_sql(expr: str, flt: Any, params: dict, names: list[int]) -> str:
         parts = [_filter_sql(expr, item, params, names) for item in arg]
         return "(" + joiner.join(parts) + ")" if parts else ("1 = 1" if op == "$and" else "1 = 0")
     raise ValidationError(f"unsupported filter operator: {op}")
+
+
+def string_condition(column, flt: dict):
+    """A FilterString over a string column as a SQLAlchemy condition (several operators: all must hold)."""
+    from sqlalchemy import and_, false, func, not_, or_, true
+
+    parts = []
+    for op, arg in flt.items():
+        if arg is None:
+            continue
+        if op == "$eq":
+            parts.append(column == arg)
+        elif op == "$ne":
+            parts.append(column != arg)
+        elif op == "$in":
+            parts.append(column.in_(arg) if arg else false())
+        elif op == "$nin":
+            parts.append(not_(column.in_(arg)) if arg else true())
+        elif op in ("$like", "$nlike"):
+            parts.append(column.like(arg) if op == "$like" else not_(column.like(arg)))
+        elif op in ("$ilike", "$nilike"):
+            cond = func.lower(column).like(func.lower(arg))
+            parts.append(cond if op == "$ilike" else not_(cond))
+        elif op in ("$gt", "$gte", "$lt", "$lte"):
+            parts.append({"$gt": column > arg, "$gte": column >= arg, "$lt": column < arg, "$lte": column <= arg}[op])
+        elif op in ("$and", "$or"):
+            items = [string_condition(column, item) for item in arg]
+            parts.append((and_(*items) if op == "$and" else or_(*items)) if items else (true() if op == "$and" else false()))
+    return and_(*parts) if parts else true()
+
+
+def time_condition(column, flt: dict):
+    """A FilterTime over an epoch-seconds column (values already epoch seconds)."""
+    from sqlalchemy import and_, false, or_, true
+
+    parts = []
+    for op, arg in flt.items():
+        if arg is None:
+            continue
+        if op in ("$gt", "$gte", "$lt", "$lte"):
+            parts.append({"$gt": column > arg, "$gte": column >= arg, "$lt": column < arg, "$lte": column <= arg}[op])
+        elif op in ("$and", "$or"):
+            items = [time_condition(column, item) for item in arg]
+            parts.append((and_(*items) if op == "$and" else or_(*items)) if items else (true() if op == "$and" else false()))
+    return and_(*parts) if parts else true()
 
 
 def _aggregate_sql(spec: UsageSpec, d: _Dialect):
@@ -499,7 +559,7 @@ def _aggregate_sql(spec: UsageSpec, d: _Dialect):
         customer_expr = f"CASE {' '.join(cases)} END" if cases else "NULL"
     counter = [0]
     for key, flt in spec.group_filters:
-        where.append(_filter_sql(d.group_value("e.group_key", key), flt, params, counter))
+        where.append(_filter_sql(d.group_value("e.group_key", group_index(meter, key)), flt, params, counter))
 
     join = ""
     window_expr = "NULL"
@@ -516,7 +576,7 @@ def _aggregate_sql(spec: UsageSpec, d: _Dialect):
         window_expr = f"((({time_col} + {offset + shift}) / {length}) * {length} - {offset + shift})"
 
     group_exprs = [("w", window_expr), ("subject", "e.subject" if spec.by_subject else "NULL"), ("customer_id", customer_expr)]
-    group_exprs += [(f"g{i}", d.group_value("e.group_key", key)) for i, key in enumerate(spec.group_by)]
+    group_exprs += [(f"g{i}", d.group_value("e.group_key", group_index(meter, key))) for i, key in enumerate(spec.group_by)]
     select_groups = ", ".join(f"{expr} AS {name}" for name, expr in group_exprs)
     grouped = [expr for _, expr in group_exprs if expr != "NULL"]
     first_col, last_col = ("e.time", "e.time") if grain is None else ("e.first_time", "e.last_time")

@@ -40,10 +40,15 @@ class MeterReader:
             value_text = extract_text(data, self.value_steps) if data is not None else ""
             if self.meter.aggregation is not Aggregation.UNIQUE_COUNT:
                 value = numeric(value_text)
-        groups = {key: (extract_text(data, steps) if data is not None else "") or "" for key, steps in self.group_steps}
+        groups = [(extract_text(data, steps) if data is not None else "") or "" for _, steps in self.group_steps]
         return value, value_text, group_key(groups)
 
 
-def group_key(groups: dict[str, str]) -> str:
-    """Canonical text of a row's group-by values (sorted keys), stored and compared as is."""
-    return json.dumps(groups, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def group_key(values: list[str]) -> str:
+    """Canonical text of a row's group-by values: a JSON array in the order of the meter's sorted keys."""
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+
+
+def group_index(meter: Meter, key: str) -> int:
+    """Where a group-by key's value sits in the stored group key."""
+    return sorted(meter.group_by).index(key)

@@ -151,6 +151,10 @@ class EventService:
         meters = MeterService(self.session).active_for_event_types({event.type for event in events})
         return self.events.ingest(events, meters, ingested_at=epoch_seconds(now))
 
+    def subjects(self, meter: Any, *, lo: int | None, hi: int | None) -> list[str]:
+        """Distinct subjects of the meter's event type in [lo, hi), ascending (eventFrom not applied)."""
+        return self.events.distinct_subjects(meter.event_type, lo=lo, hi=hi)
+
 
 # --- listing -----------------------------------------------------------------------------------
 
@@ -174,3 +178,96 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 def data_text(data: dict[str, Any] | None) -> str | None:
     return None if data is None else json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# --- read-time enrichment (openmeter-core.md 2.2) --------------------------------------------------
+
+
+def validation_errors(event: Event, meters: list[Any], customer_found: bool) -> str | None:
+    """Why the event does not meter cleanly today, every message joined by newlines; None when it does."""
+    from domain.metering.jsonpath import extract_text, numeric, parse_path
+    from domain.metering.meters import Aggregation
+
+    messages = []
+    matching = [meter for meter in meters if meter.event_type == event.type]
+    if not matching:
+        messages.append(f"no meter found for event type: {event.type}")
+    for meter in matching:
+        if meter.aggregation is Aggregation.COUNT or not meter.value_property:
+            continue
+        if event.data is None:
+            messages.append("invalid event: null and missing value property")
+            continue
+        text = extract_text(event.data, parse_path(meter.value_property))
+        if text == "":
+            messages.append(f'invalid event: missing value property: "{meter.value_property}"')
+        elif text is None:
+            messages.append("invalid event: value cannot be null")
+        elif meter.aggregation is not Aggregation.UNIQUE_COUNT and numeric(text) is None:
+            messages.append(f"invalid event: value cannot be parsed as float64: {text}")
+    if not customer_found:
+        messages.append(f"no customer found for event subject: {event.subject}")
+    return "\n".join(messages) or None
+
+
+class EventListing:
+    """listEvents / listEventsV2 over `EventRepository`, with customer ids and validation errors."""
+
+    def __init__(self, session: Session):
+        from storage.events import EventRepository
+
+        self.session = session
+        self.events = EventRepository(session)
+
+    def customer_subjects(self, customer_ids: list[str]) -> set[str]:
+        from domain.customers import CustomerService
+        from domain.errors import NotFoundError
+
+        service = CustomerService(self.session)
+        subjects: set[str] = set()
+        for customer_id in dict.fromkeys(customer_ids):
+            customer = service.find(customer_id)
+            if customer is None or customer.is_deleted:
+                raise NotFoundError(f"customer not found: {customer_id}", resource="Customer")
+            subjects.update(customer.usage_subjects)
+        return subjects
+
+    def enrich(self, stored: list[StoredEvent]) -> list[StoredEvent]:
+        from domain.customers import CustomerService
+        from domain.metering.meters import MeterService
+
+        customers = CustomerService(self.session)
+        by_subject = {}
+        for subject in sorted({item.event.subject for item in stored}):
+            customer = customers.get_by_subject_key(subject)
+            by_subject[subject] = customer.id if customer is not None else None
+        meters = MeterService(self.session).active_for_event_types({item.event.type for item in stored})
+        return [
+            StoredEvent(
+                seq=item.seq, event=item.event, ingested_at=item.ingested_at, customer_id=by_subject[item.event.subject],
+                validation_error=validation_errors(item.event, meters, by_subject[item.event.subject] is not None),
+            )
+            for item in stored
+        ]  # fmt: skip
+
+
+def time_filter_seconds(flt: Any, where: str) -> dict:
+    """A FilterTime with RFC 3339 values as the equivalent filter over whole epoch seconds."""
+    if not isinstance(flt, dict):
+        raise ValidationError(f"{where}: a filter must be an object")
+    result: dict[str, Any] = {}
+    for op, arg in flt.items():
+        if arg is None:
+            continue
+        if op in ("$and", "$or"):
+            if not isinstance(arg, list):
+                raise ValidationError(f"{where}: {op} takes a list of filters")
+            result[op] = [time_filter_seconds(item, where) for item in arg]
+            continue
+        if op not in ("$gt", "$gte", "$lt", "$lte"):
+            raise ValidationError(f"{where}: unknown filter operator {op}")
+        value = parse_time(arg)
+        if value is None:
+            raise ValidationError(f"{where}: {op} takes an RFC 3339 date-time")
+        result[op] = ceil_seconds(value) if op in ("$gte", "$lt") else epoch_seconds(value)
+    return result

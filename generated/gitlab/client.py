@@ -183,3 +183,695 @@ class GitLabClient(runtime.BaseClient):
             content_type='application/json',
             responses={200: models.PostReceiveResponse},
         )
+
+    def list_project_deploy_keys(self, *, id: str) -> list[models.DeployKey]:
+        """List a project's deploy keys
+
+        The deploy keys enabled for the project, with their write access. Administrators only."""
+        return self._request(
+            'listProjectDeployKeys',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys',
+            responses={200: list[models.DeployKey]},
+        )
+
+    def add_project_deploy_key(self, *, id: str, body: dict[str, Any]) -> models.DeployKey:
+        """Add a deploy key to a project
+
+        Creates a deploy key and enables it for the project; a deploy key already known by the same key is
+        reused and enabled (201 either way). A key registered as a user's SSH key answers 409
+        `{"message": {"fingerprint_sha256": ["has already been taken"]}}`. Deploy key ids are numbered above
+        1000000 so that GitLab Shell's `key-<id>` names one key. Administrators only."""
+        return self._request(
+            'addProjectDeployKey',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.DeployKey},
+        )
+
+    def get_project_deploy_key(self, *, id: str, key_id: int) -> models.DeployKey:
+        """Get a project's deploy key
+
+        Administrators only. `404 Deploy Key Not Found` when the key is not enabled for the project."""
+        return self._request(
+            'getProjectDeployKey',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys/{runtime.quote_path(key_id)}',
+            responses={200: models.DeployKey},
+        )
+
+    def update_project_deploy_key(self, *, id: str, key_id: int, body: dict[str, Any]) -> models.DeployKey:
+        """Change a deploy key's title or write access for the project
+
+        Administrators only."""
+        return self._request(
+            'updateProjectDeployKey',
+            'PUT',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys/{runtime.quote_path(key_id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.DeployKey},
+        )
+
+    def delete_project_deploy_key(self, *, id: str, key_id: int) -> None:
+        """Remove a deploy key from a project
+
+        Disables the key for the project; a key no project uses any more is deleted. Administrators only."""
+        return self._request(
+            'deleteProjectDeployKey',
+            'DELETE',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys/{runtime.quote_path(key_id)}',
+            responses={204: None},
+        )
+
+    def enable_project_deploy_key(self, *, id: str, key_id: int) -> models.DeployKey:
+        """Enable an existing deploy key for a project (read-only)
+
+        Administrators only. 201 with the key; `404 Deploy Key Not Found` for an unknown key."""
+        return self._request(
+            'enableProjectDeployKey',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/deploy_keys/{runtime.quote_path(key_id)}/enable',
+            responses={201: models.DeployKey},
+        )
+
+    def list_protected_branches(self, *, id: str) -> list[models.ProtectedBranch]:
+        """List a project's protected branches
+
+        Administrators only."""
+        return self._request(
+            'listProtectedBranches',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/protected_branches',
+            responses={200: list[models.ProtectedBranch]},
+        )
+
+    def protect_branch(self, *, id: str, body: dict[str, Any]) -> models.ProtectedBranch:
+        """Protect a branch (exact name or `*` wildcard)
+
+        Access levels: 0 no one, 30 developers and maintainers, 40 maintainers (the default), 60 admins.
+        A name already protected answers 409 `{"message": "Protected branch '<name>' already exists"}`.
+        Administrators only."""
+        return self._request(
+            'protectBranch',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/protected_branches',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.ProtectedBranch},
+        )
+
+    def get_protected_branch(self, *, id: str, name: str) -> models.ProtectedBranch:
+        """Get a protected branch
+
+        Administrators only."""
+        return self._request(
+            'getProtectedBranch',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/protected_branches/{runtime.quote_path(name)}',
+            responses={200: models.ProtectedBranch},
+        )
+
+    def unprotect_branch(self, *, id: str, name: str) -> None:
+        """Unprotect a branch
+
+        Administrators only."""
+        return self._request(
+            'unprotectBranch',
+            'DELETE',
+            f'/projects/{runtime.quote_path(id)}/protected_branches/{runtime.quote_path(name)}',
+            responses={204: None},
+        )
+
+    def update_protected_branch(self, *, id: str, name: str, body: dict[str, Any]) -> models.ProtectedBranch:
+        """Change a protected branch (force push, access levels)
+
+        Administrators only."""
+        return self._request(
+            'updateProtectedBranch',
+            'PATCH',
+            f'/projects/{runtime.quote_path(id)}/protected_branches/{runtime.quote_path(name)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.ProtectedBranch},
+        )
+
+    def list_broadcast_messages(self) -> list[models.BroadcastMessage]:
+        """List broadcast messages
+
+        Every broadcast message, oldest first. Administrators only (GitLab lists them publicly; Tollgate opens nothing by default)."""
+        return self._request(
+            'listBroadcastMessages',
+            'GET',
+            '/broadcast_messages',
+            responses={200: list[models.BroadcastMessage]},
+        )
+
+    def create_broadcast_message(self, *, body: models.BroadcastMessageCreate | dict[str, Any]) -> models.BroadcastMessage:
+        """Create a broadcast message
+
+        `starts_at` defaults to now, `ends_at` to an hour later, `broadcast_type` to `banner`. The current
+        banner is shown after every push (`/internal/post_receive`); one whose `target_path` (`*` wildcards)
+        matches `/<project path>` wins. `ends_at` before `starts_at` answers 400
+        `{"message": {"ends_at": ["must be after start"]}}`. Administrators only."""
+        return self._request(
+            'createBroadcastMessage',
+            'POST',
+            '/broadcast_messages',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.BroadcastMessage},
+        )
+
+    def get_broadcast_message(self, *, id: int) -> models.BroadcastMessage:
+        """Get a broadcast message
+
+        Administrators only."""
+        return self._request(
+            'getBroadcastMessage',
+            'GET',
+            f'/broadcast_messages/{runtime.quote_path(id)}',
+            responses={200: models.BroadcastMessage},
+        )
+
+    def update_broadcast_message(self, *, id: int, body: models.BroadcastMessageUpdate | dict[str, Any]) -> models.BroadcastMessage:
+        """Change a broadcast message
+
+        Only the given fields change. Administrators only."""
+        return self._request(
+            'updateBroadcastMessage',
+            'PUT',
+            f'/broadcast_messages/{runtime.quote_path(id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.BroadcastMessage},
+        )
+
+    def delete_broadcast_message(self, *, id: int) -> None:
+        """Delete a broadcast message
+
+        Administrators only."""
+        return self._request(
+            'deleteBroadcastMessage',
+            'DELETE',
+            f'/broadcast_messages/{runtime.quote_path(id)}',
+            responses={204: None},
+        )
+
+    def list_cluster_agents(self, *, id: str) -> list[models.ClusterAgent]:
+        """List a project's cluster agents
+
+        Administrators only."""
+        return self._request(
+            'listClusterAgents',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents',
+            responses={200: list[models.ClusterAgent]},
+        )
+
+    def create_cluster_agent(self, *, id: str, body: dict[str, Any]) -> models.ClusterAgent:
+        """Register a cluster agent on a project
+
+        A name taken in the project answers 400 `{"message": {"name": ["has already been taken"]}}`. Administrators only."""
+        return self._request(
+            'createClusterAgent',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.ClusterAgent},
+        )
+
+    def get_cluster_agent(self, *, id: str, agent_id: int) -> models.ClusterAgent:
+        """Get a cluster agent
+
+        Administrators only."""
+        return self._request(
+            'getClusterAgent',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}',
+            responses={200: models.ClusterAgent},
+        )
+
+    def delete_cluster_agent(self, *, id: str, agent_id: int) -> None:
+        """Delete a cluster agent and its tokens
+
+        Administrators only."""
+        return self._request(
+            'deleteClusterAgent',
+            'DELETE',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}',
+            responses={204: None},
+        )
+
+    def list_cluster_agent_tokens(self, *, id: str, agent_id: int) -> list[models.ClusterAgentToken]:
+        """List an agent's active tokens
+
+        Administrators only. Token values are never shown again (only their digests are stored)."""
+        return self._request(
+            'listClusterAgentTokens',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}/tokens',
+            responses={200: list[models.ClusterAgentToken]},
+        )
+
+    def create_cluster_agent_token(self, *, id: str, agent_id: int, body: dict[str, Any]) -> models.ClusterAgentToken:
+        """Create an agent token
+
+        The response carries `token` once; kas presents it as `Authorization Bearer`. Administrators only."""
+        return self._request(
+            'createClusterAgentToken',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}/tokens',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.ClusterAgentToken},
+        )
+
+    def get_cluster_agent_token(self, *, id: str, agent_id: int, token_id: int) -> models.ClusterAgentToken:
+        """Get an agent token
+
+        Administrators only."""
+        return self._request(
+            'getClusterAgentToken',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}/tokens/{runtime.quote_path(token_id)}',
+            responses={200: models.ClusterAgentToken},
+        )
+
+    def revoke_cluster_agent_token(self, *, id: str, agent_id: int, token_id: int) -> None:
+        """Revoke an agent token
+
+        Administrators only."""
+        return self._request(
+            'revokeClusterAgentToken',
+            'DELETE',
+            f'/projects/{runtime.quote_path(id)}/cluster_agents/{runtime.quote_path(agent_id)}/tokens/{runtime.quote_path(token_id)}',
+            responses={204: None},
+        )
+
+    def set_user_two_factor(self, *, id: int, body: dict[str, Any]) -> models.TwoFactorState:
+        """Tollgate extension: turn a user's two-factor authentication on or off
+
+        GitLab has no API that enables 2FA for a user; this admin-only extension does (ruling 23), so that
+        `/internal/two_factor_recovery_codes` can be used. Turning it off discards the recovery codes."""
+        return self._request(
+            'setUserTwoFactor',
+            'PUT',
+            f'/users/{runtime.quote_path(id)}/two_factor',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.TwoFactorState},
+        )
+
+    def list_users(self, *, username: str | None = None, search: str | None = None, active: bool | None = None, blocked: bool | None = None, page: int | None = None, per_page: int | None = None) -> list[models.User]:
+        """List users
+
+        Users, newest first, GitLab-paginated. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listUsers',
+            'GET',
+            '/users',
+            query=[
+                QueryParam('username', username, style='form', explode=True, json_content=False),
+                QueryParam('search', search, style='form', explode=True, json_content=False),
+                QueryParam('active', active, style='form', explode=True, json_content=False),
+                QueryParam('blocked', blocked, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.User]},
+        )
+
+    def create_user(self, *, body: dict[str, Any]) -> models.User:
+        """Create a user
+
+        Creates a user and its personal namespace. Passwords are accepted and not stored (Tollgate has no password sign-in). `bot` is a Tollgate extension (ruling 23): GitLab has no API that creates a bot user directly. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403. A taken email or username answers 409 `{"message": "Email has already been taken"}` / `"Username has already been taken"`."""
+        return self._request(
+            'createUser',
+            'POST',
+            '/users',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.User},
+        )
+
+    def get_user(self, *, id: int) -> models.User:
+        """Get a user
+
+        A single user. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getUser',
+            'GET',
+            f'/users/{runtime.quote_path(id)}',
+            responses={200: models.User},
+        )
+
+    def block_user(self, *, id: int) -> bool:
+        """Block a user
+
+        Blocks the user: its tokens and keys stop working. Blocking a blocked user succeeds. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'blockUser',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/block',
+            responses={201: bool},
+        )
+
+    def unblock_user(self, *, id: int) -> bool:
+        """Unblock a user
+
+        Unblocks the user. A deactivated user cannot be unblocked: 403. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'unblockUser',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/unblock',
+            responses={201: bool},
+        )
+
+    def deactivate_user(self, *, id: int) -> bool:
+        """Deactivate a user
+
+        Deactivates the user. A blocked user cannot be deactivated: 403. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'deactivateUser',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/deactivate',
+            responses={201: bool},
+        )
+
+    def activate_user(self, *, id: int) -> bool:
+        """Activate a user
+
+        Activates a deactivated user. A blocked user must be unblocked first: 403. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'activateUser',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/activate',
+            responses={201: bool},
+        )
+
+    def list_user_keys(self, *, id: int) -> list[models.SshKey]:
+        """List a user's SSH keys
+
+        The user's SSH keys, oldest first. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listUserKeys',
+            'GET',
+            f'/users/{runtime.quote_path(id)}/keys',
+            responses={200: list[models.SshKey]},
+        )
+
+    def create_user_key(self, *, id: int, body: dict[str, Any]) -> models.SshKey:
+        """Add an SSH key to a user
+
+        Adds an SSH key; its MD5 and SHA256 fingerprints are computed as GitLab does. A key already registered (same SHA256 fingerprint) answers 409 `{"message": {"fingerprint_sha256": ["has already been taken"]}}` (GitLab answers 400; Tollgate keeps 400 for malformed input only). Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'createUserKey',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/keys',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.SshKey},
+        )
+
+    def get_user_key(self, *, id: int, key_id: int) -> models.SshKey:
+        """Get a user's SSH key
+
+        One SSH key of the user. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getUserKey',
+            'GET',
+            f'/users/{runtime.quote_path(id)}/keys/{runtime.quote_path(key_id)}',
+            responses={200: models.SshKey},
+        )
+
+    def delete_user_key(self, *, id: int, key_id: int) -> None:
+        """Delete a user's SSH key
+
+        Deletes the key. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'deleteUserKey',
+            'DELETE',
+            f'/users/{runtime.quote_path(id)}/keys/{runtime.quote_path(key_id)}',
+            responses={204: None},
+        )
+
+    def create_user_personal_access_token(self, *, id: int, body: dict[str, Any]) -> models.PersonalAccessToken:
+        """Create a personal access token for a user
+
+        Creates a token; the response is the only time the token is shown (only its SHA-256 digest is stored). Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'createUserPersonalAccessToken',
+            'POST',
+            f'/users/{runtime.quote_path(id)}/personal_access_tokens',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.PersonalAccessToken},
+        )
+
+    def get_namespace(self, *, id: str) -> models.Namespace:
+        """Get a namespace
+
+        A user namespace or group by id or full path (project namespaces are not namespaces here). Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getNamespace',
+            'GET',
+            f'/namespaces/{runtime.quote_path(id)}',
+            responses={200: models.Namespace},
+        )
+
+    def list_groups(self, *, search: str | None = None, page: int | None = None, per_page: int | None = None) -> list[models.Group]:
+        """List groups
+
+        Groups and subgroups, by id. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listGroups',
+            'GET',
+            '/groups',
+            query=[
+                QueryParam('search', search, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Group]},
+        )
+
+    def create_group(self, *, body: dict[str, Any]) -> models.Group:
+        """Create a group
+
+        Creates a group, or a subgroup with `parent_id`; the creator becomes its owner. An unknown parent answers 404 `Parent Group Not Found`; a taken path 409 `{"message": {"path": ["has already been taken"]}}`. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'createGroup',
+            'POST',
+            '/groups',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.Group},
+        )
+
+    def get_group(self, *, id: str) -> models.Group:
+        """Get a group
+
+        A group by id or full path. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getGroup',
+            'GET',
+            f'/groups/{runtime.quote_path(id)}',
+            responses={200: models.Group},
+        )
+
+    def share_group(self, *, id: str, body: dict[str, Any]) -> models.Group:
+        """Share a group with another group
+
+        Invites the group `group_id` into this group: its members get at most `group_access` here and in the projects below. Sharing again updates the access. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'shareGroup',
+            'POST',
+            f'/groups/{runtime.quote_path(id)}/share',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.Group},
+        )
+
+    def unshare_group(self, *, id: str, group_id: int) -> None:
+        """Stop sharing a group
+
+        Removes the invitation. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'unshareGroup',
+            'DELETE',
+            f'/groups/{runtime.quote_path(id)}/share/{runtime.quote_path(group_id)}',
+            responses={204: None},
+        )
+
+    def list_group_members(self, *, id: str, page: int | None = None, per_page: int | None = None) -> list[models.Member]:
+        """List group members
+
+        Direct members of the group. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listGroupMembers',
+            'GET',
+            f'/groups/{runtime.quote_path(id)}/members',
+            query=[
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Member]},
+        )
+
+    def add_group_member(self, *, id: str, body: dict[str, Any]) -> models.Member:
+        """Add a member to a group
+
+        Adds a user to the group. An existing member answers 409 `{"message": "Member already exists"}`; an unknown user 404. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'addGroupMember',
+            'POST',
+            f'/groups/{runtime.quote_path(id)}/members',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.Member},
+        )
+
+    def get_group_member(self, *, id: str, user_id: int) -> models.Member:
+        """Get a group member
+
+        One direct member of the group. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getGroupMember',
+            'GET',
+            f'/groups/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            responses={200: models.Member},
+        )
+
+    def edit_group_member(self, *, id: str, user_id: int, body: dict[str, Any]) -> models.Member:
+        """Change a group member
+
+        Changes the member's access level and expiry. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'editGroupMember',
+            'PUT',
+            f'/groups/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.Member},
+        )
+
+    def remove_group_member(self, *, id: str, user_id: int) -> None:
+        """Remove a group member
+
+        Removes the member. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'removeGroupMember',
+            'DELETE',
+            f'/groups/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            responses={204: None},
+        )
+
+    def list_project_members(self, *, id: str, page: int | None = None, per_page: int | None = None) -> list[models.Member]:
+        """List project members
+
+        Direct members of the project. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listProjectMembers',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/members',
+            query=[
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Member]},
+        )
+
+    def add_project_member(self, *, id: str, body: dict[str, Any]) -> models.Member:
+        """Add a member to a project
+
+        Adds a user to the project. An existing member answers 409 `{"message": "Member already exists"}`; an unknown user 404. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'addProjectMember',
+            'POST',
+            f'/projects/{runtime.quote_path(id)}/members',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.Member},
+        )
+
+    def get_project_member(self, *, id: str, user_id: int) -> models.Member:
+        """Get a project member
+
+        One direct member of the project. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getProjectMember',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            responses={200: models.Member},
+        )
+
+    def edit_project_member(self, *, id: str, user_id: int, body: dict[str, Any]) -> models.Member:
+        """Change a project member
+
+        Changes the member's access level and expiry. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'editProjectMember',
+            'PUT',
+            f'/projects/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.Member},
+        )
+
+    def remove_project_member(self, *, id: str, user_id: int) -> None:
+        """Remove a project member
+
+        Removes the member. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'removeProjectMember',
+            'DELETE',
+            f'/projects/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
+            responses={204: None},
+        )
+
+    def create_project(self, *, body: dict[str, Any]) -> models.Project:
+        """Create a project
+
+        Creates a project in `namespace_id` (a group or user namespace; default: the caller's own). `name` or `path` is needed: the one missing is derived from the other. A taken path answers 409; an unknown namespace 404. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'createProject',
+            'POST',
+            '/projects',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.Project},
+        )
+
+    def get_project(self, *, id: str) -> models.Project:
+        """Get a project
+
+        A project by id or full path. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getProject',
+            'GET',
+            f'/projects/{runtime.quote_path(id)}',
+            responses={200: models.Project},
+        )

@@ -10,6 +10,152 @@ from generated.model_base import ApiModel
 from pydantic import AwareDatetime, ConfigDict, Field, RootModel
 
 
+class User(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    username: str
+    name: str
+    state: Literal["active", "blocked", "deactivated"]
+    locked: bool | None = None
+    avatar_url: str | None = None
+    web_url: str
+    created_at: AwareDatetime
+    bot: bool
+    public_email: str | None = None
+    email: str
+    is_admin: bool
+    namespace_id: int | None = None
+    can_create_group: bool | None = None
+    two_factor_enabled: bool | None = None
+    external: bool | None = None
+
+
+class SshKey(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    title: str
+    key: str
+    created_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+    usage_type: str
+
+
+class PersonalAccessToken(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    revoked: bool
+    created_at: AwareDatetime
+    scopes: list[str]
+    user_id: int
+    last_used_at: AwareDatetime | None = None
+    active: bool
+    expires_at: date | None = None
+    token: Annotated[
+        str | None, Field(description="Only in the response that creates the token.")
+    ] = None
+
+
+class NamespaceBasic(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    path: str
+    kind: Literal["user", "group"]
+    full_path: str
+    parent_id: int | None = None
+    avatar_url: str | None = None
+    web_url: str
+
+
+class Namespace(NamespaceBasic):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    members_count_with_descendants: Annotated[
+        int | None, Field(description="Groups only.")
+    ] = None
+    billable_members_count: int | None = None
+    plan: str | None = None
+    trial_ends_on: date | None = None
+    trial: bool | None = None
+
+
+class SharedWithGroup(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    group_id: int
+    group_name: str
+    group_full_path: str
+    group_access_level: int
+    expires_at: date | None = None
+
+
+class Group(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    web_url: str
+    name: str
+    path: str
+    description: str | None = None
+    visibility: str
+    full_name: str
+    full_path: str
+    parent_id: int | None = None
+    avatar_url: str | None = None
+    created_at: AwareDatetime
+    shared_with_groups: list[SharedWithGroup] | None = None
+
+
+class Project(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    description: str | None = None
+    name: str
+    name_with_namespace: str
+    path: str
+    path_with_namespace: str
+    created_at: AwareDatetime
+    default_branch: str | None = None
+    visibility: str
+    web_url: str
+    ssh_url_to_repo: str | None = None
+    http_url_to_repo: str | None = None
+    namespace: NamespaceBasic
+    archived: bool | None = None
+    creator_id: int | None = None
+
+
+class Member(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: Annotated[int, Field(description="The user's id.")]
+    username: str
+    name: str
+    state: str
+    locked: bool | None = None
+    avatar_url: str | None = None
+    web_url: str
+    access_level: int
+    created_at: AwareDatetime
+    expires_at: date | None = None
+    membership_state: str | None = None
+
+
 class NumericId1(RootModel[int]):
     root: Annotated[
         int,
@@ -302,6 +448,170 @@ class PostReceiveResponse(ApiModel):
     )
     messages: list[PostReceiveMessage]
     reference_counter_decreased: bool
+
+
+class DeployKey(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    title: str
+    key: str
+    fingerprint: str
+    fingerprint_sha256: str | None = None
+    created_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+    can_push: bool
+
+
+class BranchName(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            description="A branch name or a wildcard with `*`.",
+            max_length=255,
+            min_length=1,
+            pattern="^[^\\s~^:?\\[\\\\]+$",
+        ),
+    ]
+
+
+class ProtectedAccessLevel(RootModel[Literal[0, 30, 40, 60]]):
+    root: Annotated[
+        Literal[0, 30, 40, 60],
+        Field(
+            description="0 no one, 30 developers + maintainers, 40 maintainers, 60 admins."
+        ),
+    ]
+
+
+class ProtectedAccessLevelEntry(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int | None = None
+    access_level: int
+    access_level_description: str
+    user_id: int | None = None
+    group_id: int | None = None
+
+
+class ProtectedBranch(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    push_access_levels: list[ProtectedAccessLevelEntry]
+    merge_access_levels: list[ProtectedAccessLevelEntry]
+    unprotect_access_levels: list[ProtectedAccessLevelEntry] | None = None
+    allow_force_push: bool
+    code_owner_approval_required: bool | None = None
+
+
+class BroadcastMessageCreate(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    message: Annotated[str, Field(max_length=10000, min_length=1, pattern="\\S")]
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    color: Annotated[
+        str | None, Field(pattern="^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
+    ] = None
+    font: Annotated[str | None, Field(pattern="^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")] = (
+        None
+    )
+    target_path: Annotated[str | None, Field(max_length=1024)] = None
+    broadcast_type: Literal["banner", "notification"] | None = None
+    dismissable: bool | None = None
+    target_access_levels: list[Literal[10, 20, 30, 40, 50]] | None = None
+
+
+class BroadcastMessageUpdate(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    message: Annotated[
+        str | None, Field(max_length=10000, min_length=1, pattern="\\S")
+    ] = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    color: Annotated[
+        str | None, Field(pattern="^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
+    ] = None
+    font: Annotated[str | None, Field(pattern="^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")] = (
+        None
+    )
+    target_path: Annotated[str | None, Field(max_length=1024)] = None
+    broadcast_type: Literal["banner", "notification"] | None = None
+    dismissable: bool | None = None
+    target_access_levels: list[Literal[10, 20, 30, 40, 50]] | None = None
+
+
+class BroadcastMessage(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    message: str
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    color: str | None = None
+    font: str | None = None
+    active: bool
+    target_access_levels: list[int] | None = None
+    target_path: str | None = None
+    broadcast_type: str
+    dismissable: bool
+
+
+class AgentConfigProject(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    path: str
+    path_with_namespace: str
+    created_at: AwareDatetime | None = None
+
+
+class ClusterAgent(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    config_project: AgentConfigProject
+    created_at: AwareDatetime
+    created_by_user_id: int | None = None
+
+
+class ClusterAgentToken(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    description: str | None = None
+    agent_id: int
+    status: Literal["active", "revoked"]
+    created_at: AwareDatetime
+    created_by_user_id: int | None = None
+    last_used_at: AwareDatetime | None = None
+    token: Annotated[
+        str | None,
+        Field(description="The token value, only in the answer that created it."),
+    ] = None
+
+
+class TwoFactorState(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    two_factor_enabled: bool
 
 
 class MessageError(ApiModel):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Dict, Literal
 
 from generated.model_base import ApiModel
 from pydantic import AnyUrl, AwareDatetime, ConfigDict, Field, RootModel, SecretStr
+from typing_extensions import TypeAliasType
 
 
 class AddonOrderBy(
@@ -1162,9 +1163,19 @@ class IDResource(ApiModel):
     ]
 
 
-class IngestEventsBody(RootModel[Event | list[Event]]):
+class IngestEventsBody1(RootModel[list[Event]]):
     root: Annotated[
-        Event | list[Event],
+        list[Event],
+        Field(
+            description="The body of the events request.\nEither a single event or a batch of events.",
+            min_length=1,
+        ),
+    ]
+
+
+class IngestEventsBody(RootModel[Event | IngestEventsBody1]):
+    root: Annotated[
+        Event | IngestEventsBody1,
         Field(
             description="The body of the events request.\nEither a single event or a batch of events."
         ),
@@ -1528,7 +1539,13 @@ class MarketplaceInstallRequestPayload(ApiModel):
     ] = True
 
 
-class MeterCreate(ApiModel):
+GroupByAdditionalProperty = TypeAliasType(
+    "GroupByAdditionalProperty",
+    Annotated[str, Field(pattern="^\\$(\\.[A-Za-z0-9_-]+|\\[[0-9]+\\])+$")],
+)
+
+
+class MeterCreate1(ApiModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -1593,16 +1610,105 @@ class MeterCreate(ApiModel):
             description="JSONPath expression to extract the value from the ingested event's data property.\n\nThe ingested value for SUM, AVG, MIN, and MAX aggregations is a number or a string that can be parsed to a number.\n\nFor UNIQUE_COUNT aggregation, the ingested value must be a string. For COUNT aggregation the valueProperty is ignored.",
             examples=["$.tokens"],
             min_length=1,
+            pattern="^\\$(\\.[A-Za-z0-9_-]+|\\[[0-9]+\\])+$",
         ),
     ] = None
     group_by: Annotated[
-        dict[str, str] | None,
+        dict[str, GroupByAdditionalProperty] | None,
         Field(
             alias="groupBy",
             description="Named JSONPath expressions to extract the group by values from the event data.\n\nKeys must be unique and consist only alphanumeric and underscore characters.",
             examples=[{"type": "$.type"}],
         ),
     ] = None
+
+
+class MeterCreate2(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    description: Annotated[
+        str | None,
+        Field(
+            description="Optional description of the resource. Maximum 1024 characters.",
+            max_length=1024,
+            title="Description",
+        ),
+    ] = None
+    metadata: Annotated[
+        dict[str, str] | None,
+        Field(description="Additional metadata for the resource.", title="Metadata"),
+    ] = None
+    name: Annotated[
+        str | None,
+        Field(
+            description="Human-readable name for the resource. Between 1 and 256 characters.\nDefaults to the slug if not specified.",
+            max_length=256,
+            min_length=1,
+            title="Display name",
+        ),
+    ] = None
+    slug: Annotated[
+        str,
+        Field(
+            description="A unique, human-readable identifier for the meter.\nMust consist only alphanumeric and underscore characters.",
+            examples=["tokens_total"],
+            max_length=64,
+            min_length=1,
+            pattern="^[a-z0-9]+(?:_[a-z0-9]+)*$",
+        ),
+    ]
+    aggregation: Annotated[
+        Literal["SUM", "COUNT", "UNIQUE_COUNT", "AVG", "MIN", "MAX", "LATEST"],
+        Field(
+            description="The aggregation type to use for the meter.", examples=["SUM"]
+        ),
+    ]
+    event_type: Annotated[
+        str,
+        Field(
+            alias="eventType",
+            description="The event type to aggregate.",
+            examples=["prompt"],
+            min_length=1,
+        ),
+    ]
+    event_from: Annotated[
+        AwareDatetime | None,
+        Field(
+            alias="eventFrom",
+            description="The date since the meter should include events.\nUseful to skip old events.\nIf not specified, all historical events are included.",
+            examples=["2023-01-01T01:01:01.001Z"],
+        ),
+    ] = None
+    value_property: Annotated[
+        str,
+        Field(
+            alias="valueProperty",
+            description="JSONPath expression to extract the value from the ingested event's data property.\n\nThe ingested value for SUM, AVG, MIN, and MAX aggregations is a number or a string that can be parsed to a number.\n\nFor UNIQUE_COUNT aggregation, the ingested value must be a string. For COUNT aggregation the valueProperty is ignored.",
+            examples=["$.tokens"],
+            min_length=1,
+            pattern="^\\$(\\.[A-Za-z0-9_-]+|\\[[0-9]+\\])+$",
+        ),
+    ]
+    group_by: Annotated[
+        dict[str, GroupByAdditionalProperty] | None,
+        Field(
+            alias="groupBy",
+            description="Named JSONPath expressions to extract the group by values from the event data.\n\nKeys must be unique and consist only alphanumeric and underscore characters.",
+            examples=[{"type": "$.type"}],
+        ),
+    ] = None
+
+
+class MeterCreate(RootModel[MeterCreate1 | MeterCreate2]):
+    root: Annotated[
+        MeterCreate1 | MeterCreate2,
+        Field(
+            description="A meter create model.",
+            examples=[{"slug": "tokens_total", "name": "Tokens Total", "description": "AI Token Usage", "aggregation": "SUM", "eventType": "prompt", "valueProperty": "$.tokens", "groupBy": {"model": "$.model", "type": "$.type"}}],
+        ),
+    ]
 
 
 class MeterOrderBy(
@@ -1636,11 +1742,11 @@ class MeterQueryRow(ApiModel):
         ),
     ]
     subject: Annotated[
-        str,
+        str | None,
         Field(
             description="The subject the value is aggregated over.\nIf not specified, the value is aggregated over all subjects."
         ),
-    ]
+    ] = None
     customer_id: Annotated[
         str | None,
         Field(
@@ -1683,7 +1789,7 @@ class MeterUpdate(ApiModel):
         ),
     ] = None
     group_by: Annotated[
-        dict[str, str] | None,
+        dict[str, GroupByAdditionalProperty] | None,
         Field(
             alias="groupBy",
             description="Named JSONPath expressions to extract the group by values from the event data.\n\nKeys must be unique and consist only alphanumeric and underscore characters.",
