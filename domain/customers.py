@@ -18,8 +18,8 @@ Behaviour follows shared/reference/openmeter-core.md sections 1.5, 4.6 and 5.2:
   (`Customer.usage_subjects`).
 
 Other domains use `CustomerService(session).get(...)`, `.get_active(...)` and `.get_by_subject_key(...)`.
-Domains whose state blocks a delete (active entitlements: 409) register a check with
-`register_delete_guard`; the plan-key filter of the list asks the resolver registered with
+A customer with entitlements active now cannot be deleted (409); other domains whose state blocks a
+delete register a check with `register_delete_guard`; the plan-key filter of the list asks the resolver registered with
 `register_plan_key_resolver` (no subscriptions known: no customer matches a plan key).
 """
 
@@ -155,7 +155,18 @@ DeleteGuard = Callable[["Session", Customer, dt.datetime], None]
 PlanKeyResolver = Callable[["Session", str, dt.datetime], "set[str]"]
 """The ids of customers whose active subscription's plan has this key."""
 
-_DELETE_GUARDS: list[DeleteGuard] = []
+def _no_active_entitlements(session: Session, customer: Customer, now: dt.datetime) -> None:
+    """OpenMeter refuses to delete a customer with entitlements active now (409)."""
+    try:
+        from domain.entitlements.service import EntitlementService
+    except ImportError:  # pragma: no cover - no entitlements in this build
+        return
+    _, total = EntitlementService(session).list(customer_ids=[customer.id], active_at=now, limit=1)
+    if total:
+        raise ConflictError(f"customer {customer.id} still has {total} active entitlement(s); delete them first")
+
+
+_DELETE_GUARDS: list[DeleteGuard] = [_no_active_entitlements]
 _PLAN_KEY_RESOLVERS: list[PlanKeyResolver] = []
 
 

@@ -167,6 +167,8 @@ class CustomerRepository:
         where = and_(*conditions) if conditions else text("1 = 1")
         total = self.session.scalar(select(func.count()).select_from(CustomerRow).where(where)) or 0
         column = _ORDER[order_by]
+        if order_by == "name" and self.session.get_bind().dialect.name == "postgresql":
+            column = column.collate("C")  # code-point order, as on SQLite, whatever the database's locale
         ordering = [column.desc() if descending else column.asc()]
         if order_by != "id":
             ordering.append(CustomerRow.id.desc() if descending else CustomerRow.id.asc())

@@ -196,3 +196,16 @@ def test_the_official_openmeter_sdk_creates_and_reads_customers(clean_server):
         assert listed.total_count == 1 and listed["items"][0].id == created.id
         client.customers.delete(created.id)
         assert client.customers.get(created.id).deleted_at is not None
+
+
+def test_a_customer_with_active_entitlements_cannot_be_deleted(om):
+    customer = _create(om, key="entitled")
+    om.create_feature(body={"key": "sso", "name": "SSO"})
+    om.create_customer_entitlement_v2(customer_id_or_key="entitled", body={"type": "boolean", "featureKey": "sso"})
+    with pytest.raises(ConflictError):
+        om.delete_customer(customer_id_or_key="entitled")
+    assert om.get_customer(customer_id_or_key=customer.id).deleted_at is None
+
+    om.delete_customer_entitlement_v2(customer_id_or_key="entitled", entitlement_id_or_feature_key="sso")
+    om.delete_customer(customer_id_or_key="entitled")
+    assert om.get_customer(customer_id_or_key=customer.id).deleted_at is not None
