@@ -14,6 +14,9 @@ from storage.base import Base
 from storage.types import ExactDecimal, UtcDateTime
 
 
+MAX_OFFSET = 2**62
+"""Offsets past any table size (page 10^30 from a fuzzer) are clamped so the database never overflows."""
+
 class EntitlementRow(Base):
     __tablename__ = "om_entitlements"
 
@@ -155,9 +158,9 @@ class EntitlementRepository:
                                 or_(EntitlementRow.active_to.is_(None), EntitlementRow.active_to > active_at),
                                 or_(EntitlementRow.deleted_at.is_(None), EntitlementRow.deleted_at > active_at))  # fmt: skip
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        query = query.order_by(*_order(getattr(EntitlementRow, order_by), descending, EntitlementRow.id)).offset(offset)
+        query = query.order_by(*_order(getattr(EntitlementRow, order_by), descending, EntitlementRow.id)).offset(min(offset, MAX_OFFSET))
         if limit is not None:
-            query = query.limit(limit)
+            query = query.limit(min(limit, MAX_OFFSET))
         return [_entitlement(row) for row in self.session.scalars(query)], total
 
     def save(self, entitlement: Entitlement) -> None:
@@ -195,9 +198,9 @@ class EntitlementRepository:
         if not include_deleted:
             query = query.where(and_(GrantRow.deleted_at.is_(None), EntitlementRow.deleted_at.is_(None)))
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        query = query.order_by(*_order(getattr(GrantRow, order_by), descending, GrantRow.id)).offset(offset)
+        query = query.order_by(*_order(getattr(GrantRow, order_by), descending, GrantRow.id)).offset(min(offset, MAX_OFFSET))
         if limit is not None:
-            query = query.limit(limit)
+            query = query.limit(min(limit, MAX_OFFSET))
         return [_grant(row) for row in self.session.scalars(query)], total
 
     def save_grant(self, grant: StoredGrant) -> None:

@@ -13,6 +13,9 @@ from storage.base import Base
 from storage.types import UtcDateTime
 
 
+MAX_OFFSET = 2**62
+"""Offsets past any table size (page 10^30 from a fuzzer) are clamped so the database never overflows."""
+
 class FeatureRow(Base):
     __tablename__ = "om_features"
 
@@ -68,7 +71,7 @@ class FeatureRepository:
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         column = getattr(FeatureRow, order_column)
         order = [column.desc() if descending else column.asc(), FeatureRow.id.desc() if descending else FeatureRow.id.asc()]
-        rows = self.session.scalars(query.order_by(*order).offset(offset).limit(limit))
+        rows = self.session.scalars(query.order_by(*order).offset(min(offset, MAX_OFFSET)).limit(min(limit, MAX_OFFSET)))
         return [_to_domain(row) for row in rows], total
 
     def save(self, feature: Feature) -> None:
