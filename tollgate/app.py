@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import re
+from urllib.parse import unquote
 from typing import Any
 
 import connexion
@@ -144,6 +145,22 @@ class UnstorableTextMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
             raise RequestError(400, "the request path or query contains a NUL character")
+        await self.app(scope, receive, send)
+
+
+class EncodedSlashMiddleware:
+    """GitLab's `:id` may be a URL-encoded full path (`/groups/top%2Fsub`): keep `%2F` encoded in the
+    routed path so the path parameter stays one segment; `domain.gitlab.entities.parse_id_or_path`
+    decodes it."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path") if scope["type"] == "http" else None
+        if raw and scope["path"].startswith("/api/v4/") and re.search(rb"%2[fF]", raw):
+            pieces = re.split(rb"%2[fF]", raw)
+            scope = dict(scope, path="%2F".join(unquote(piece.decode("latin-1")) for piece in pieces))
         await self.app(scope, receive, send)
 
 
@@ -320,6 +337,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnstorableTextMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(EncodedSlashMiddleware, position=MiddlewarePosition.BEFORE_SWAGGER)
 
     def healthz() -> flask.Response:
         return flask.jsonify(status="ok")

@@ -143,8 +143,8 @@ class Member:
 
 
 def parse_id_or_path(value: str | int) -> int | str:
-    """GitLab's `:id`: a numeric id, else a (URL-decoded) full path."""
-    text = str(value)
+    """GitLab's `:id`: a numeric id, else a full path (`%2F`, kept encoded by the router, is `/`)."""
+    text = str(value).replace("%2F", "/").replace("%2f", "/")
     return int(text) if text.isdigit() else text
 
 

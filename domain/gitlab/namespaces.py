@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from domain.errors import NotFoundError
 from domain.gitlab.entities import ACCESS_LEVELS, OWNER, GroupLink, Namespace, parse_id_or_path
 from domain.gitlab.members import GROUP_SOURCE
-from domain.gitlab.users import model_error
+from domain.gitlab.users import model_conflict, model_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
@@ -62,7 +62,7 @@ class NamespaceService:
             raise model_error(path=[problem])
         full_path = f"{parent.full_path}/{path}" if parent else path
         if self.repository.full_path_taken(full_path):
-            raise model_error(path=["has already been taken"])
+            raise model_conflict(path=["has already been taken"])
         group = self.repository.add_namespace(name=name, path=path, kind="group", parent=parent, owner_id=None,
                                               visibility=visibility, description=description, now=now)  # fmt: skip
         if creator_id is not None:
@@ -70,6 +70,11 @@ class NamespaceService:
             self.repository.save_member(source_type=GROUP_SOURCE, source_id=group.id, user_id=creator_id,
                                         access_level=OWNER, expires_at=None, created_by_id=creator_id, now=now)  # fmt: skip
         return group
+
+    def members_count_with_descendants(self, group: Namespace) -> int:
+        """Distinct users who are direct members of the group or of any subgroup, at any access level."""
+        members = self.repository.members(GROUP_SOURCE, self.repository.descendant_ids(group.id))
+        return len({member.user.id for member in members})
 
     def subgroups(self, group: Namespace) -> list[Namespace]:
         return self.repository.subgroups(group.id)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from domain.errors import NotFoundError
 from domain.gitlab.entities import Namespace, Project, parse_id_or_path
 from domain.gitlab.namespaces import path_problem
-from domain.gitlab.users import model_error
+from domain.gitlab.users import model_conflict, model_error
 
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ class ProjectService:
         if problem:
             raise model_error(path=[problem])
         if self.repository.full_path_taken(f"{namespace.full_path}/{path}"):
-            raise model_error(name=["has already been taken"], path=["has already been taken"])
+            raise model_conflict(name=["has already been taken"], path=["has already been taken"])
         return self.repository.add_project(namespace=namespace, creator_id=creator_id, name=name, path=path,
                                            visibility=visibility, description=description,
                                            default_branch=default_branch, now=now)  # fmt: skip

@@ -40,6 +40,11 @@ def model_error(**fields: list[str]) -> ValidationError:
     return ValidationError("; ".join(f"{k} {v[0]}" for k, v in fields.items()), body={"message": fields})
 
 
+def model_conflict(**fields: list[str]) -> ConflictError:
+    """A uniqueness failure: GitLab's model-error body, with 409 (the served spec documents it)."""
+    return ConflictError("; ".join(f"{k} {v[0]}" for k, v in fields.items()), body={"message": fields})
+
+
 class ParsedKey:
     def __init__(self, text: str):
         parts = text.strip().split()
@@ -49,7 +54,7 @@ class ParsedKey:
         if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
             return
         try:
-            blob = base64.b64decode(parts[1], validate=True)
+            blob = base64.b64decode(parts[1] + "=" * (-len(parts[1]) % 4), validate=True)
         except (binascii.Error, ValueError):
             return
         if len(blob) < 4:
@@ -100,7 +105,7 @@ class UserService:
         if self.repository.user_by_username(username) is not None or self.repository.full_path_taken(username):
             raise ConflictError("Username has already been taken", body={"message": "Username has already been taken"})
         user = self.repository.add_user(username=username, name=name, email=email, admin=admin, bot=bot, now=now)
-        self.repository.add_namespace(name=username, path=username, kind="user", parent=None, owner_id=user.id,
+        self.repository.add_namespace(name=name, path=username, kind="user", parent=None, owner_id=user.id,
                                       visibility="public", description="", now=now)  # fmt: skip
         return user
 
@@ -108,7 +113,7 @@ class UserService:
         """Users created outside this service (the root bootstrap) get their namespace here."""
         namespace = self.repository.user_namespace(user.id)
         if namespace is None:
-            namespace = self.repository.add_namespace(name=user.username, path=user.username, kind="user", parent=None,
+            namespace = self.repository.add_namespace(name=user.name, path=user.username, kind="user", parent=None,
                                                       owner_id=user.id, visibility="public", description="", now=now)  # fmt: skip
         return namespace
 
@@ -156,7 +161,7 @@ class UserService:
         if expires_at is not None and expires_at <= now:
             raise model_error(expires_at=["must be in the future"])
         if self.repository.key_by_fingerprint(parsed.fingerprint_sha256) is not None:
-            raise model_error(fingerprint_sha256=["has already been taken"])
+            raise model_conflict(fingerprint_sha256=["has already been taken"])
         return self.repository.add_key(SshKey(
             id=0, user_id=user_id, title=title, key=parsed.normalized, key_type=parsed.key_type,
             fingerprint_md5=parsed.fingerprint_md5, fingerprint_sha256=parsed.fingerprint_sha256,

@@ -51,7 +51,7 @@ def test_ssh_key_fingerprints_are_gitlabs(session):
     reader = EntityReader(session)
     assert reader.ssh_key_by_fingerprint(key.fingerprint_sha256).id == key.id
     assert reader.ssh_key_by_fingerprint(key.fingerprint_md5).id == key.id
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConflictError):
         UserService(session).add_key(alice.id, title="again", key=ED25519, expires_at=None, usage_type="auth", now=NOW)
     with pytest.raises(ValidationError):
         UserService(session).add_key(alice.id, title="bad", key="ssh-rsa AAAA", expires_at=None, usage_type="auth", now=NOW)

@@ -1,0 +1,46 @@
+"""REST v4 projects in namespaces, and project members."""
+
+from __future__ import annotations
+
+import pytest
+
+from generated.runtime import BadRequestError, ConflictError, NotFoundError
+
+
+def test_projects_in_groups_and_user_namespaces(python_gitlab, gitlab_admin_client):
+    group = python_gitlab.groups.create({"name": "Team", "path": "team"})
+    project = python_gitlab.projects.create({"name": "My App", "namespace_id": group.id, "visibility": "public"})
+    got = gitlab_admin_client.get_project(id="team/my-app")
+    assert (got.id, got.path, got.path_with_namespace, got.visibility, got.namespace.kind) == (project.id, "my-app", "team/my-app", "public", "group")
+    assert got.http_url_to_repo.endswith("/team/my-app.git")
+    assert python_gitlab.projects.get("team/my-app").id == project.id
+    # without namespace_id: the caller's own namespace; path only: the name follows it
+    personal = gitlab_admin_client.create_project(body={"path": "dotfiles"})
+    assert (personal.path_with_namespace, personal.name, personal.visibility, personal.namespace.kind) == ("root/dotfiles", "dotfiles", "private", "user")
+
+    with pytest.raises(ConflictError):
+        gitlab_admin_client.create_project(body={"name": "My App", "namespace_id": group.id})
+    with pytest.raises(NotFoundError) as error:
+        gitlab_admin_client.create_project(body={"name": "x", "namespace_id": 9999})
+    assert error.value.body == {"message": "404 Namespace Not Found"}
+    with pytest.raises(BadRequestError) as error:
+        gitlab_admin_client.create_project(body={"namespace_id": group.id})
+    assert error.value.body == {"error": "name, path are missing, at least one parameter must be provided"}
+    with pytest.raises(NotFoundError) as error:
+        gitlab_admin_client.get_project(id="team/nothing")
+    assert error.value.body == {"message": "404 Project Not Found"}
+
+
+def test_project_members(python_gitlab, gitlab_admin_client):
+    project = python_gitlab.projects.create({"name": "App"})
+    alice = python_gitlab.users.create({"email": "alice@example.com", "username": "alice", "name": "Alice"})
+    project.members.create({"user_id": alice.id, "access_level": 20})
+    assert [(m.username, m.access_level) for m in gitlab_admin_client.list_project_members(id=str(project.id))] == [("alice", 20)]
+    member = project.members.get(alice.id)
+    member.access_level = 40
+    member.save()
+    assert gitlab_admin_client.get_project_member(id="root/app", user_id=alice.id).access_level == 40
+    project.members.delete(alice.id)
+    assert gitlab_admin_client.list_project_members(id="root/app") == []
+    with pytest.raises(NotFoundError):
+        gitlab_admin_client.remove_project_member(id="root/app", user_id=alice.id)
