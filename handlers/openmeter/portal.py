@@ -51,3 +51,34 @@ def list_portal_tokens(ctx: RequestContext, *, limit: int = 25) -> list[models.P
 
 def invalidate_portal_tokens(ctx: RequestContext, *, body: dict[str, Any]) -> None:
     PortalTokenService(ctx.session).invalidate(token_id=body.get("id"), subject=body.get("subject"), now=ctx.now)
+
+
+def query_portal_meter(
+    ctx: RequestContext, *, meter_slug: str, client_id: str | None = None, from_: Any = None, to: Any = None,
+    window_size: str | None = None, window_time_zone: str | None = None, filter_customer_id: list[str] | None = None,
+    filter_group_by: dict[str, str] | None = None, advanced_meter_group_by_filters: Any = None,
+    group_by: list[str] | None = None,
+) -> Any:  # fmt: skip
+    """`queryMeter` scoped to the token: its subject only, its allowed meters only (openmeter-core.md 6).
+
+    Like OpenMeter, the customer and advanced filters are ignored: the token's subject is the scope.
+    """
+    from handlers.openmeter.meters import query_meter
+
+    principal = ctx.principal_for("PortalTokenAuth")
+    if principal is None:  # the spec admits only portal tokens here; be explicit anyway
+        from domain.errors import UnauthorizedError
+
+        raise UnauthorizedError("a portal token is required")
+    token = PortalTokenService(ctx.session).authorize(dict(principal.claims), meter_slug, now=ctx.now)
+    result = query_meter(
+        ctx, meter_id_or_slug=meter_slug, from_=from_, to=to, window_size=window_size,
+        window_time_zone=window_time_zone, subject=[token.subject], filter_group_by=filter_group_by,
+        group_by=group_by,
+    )  # fmt: skip
+    if client_id:
+        from domain.progress import ProgressService
+
+        rows = len(result["data"]) if isinstance(result, dict) else max(0, str(result.body).count("\n") - 1)
+        ProgressService(ctx.session).record(client_id, success=rows, total=rows, now=ctx.now)
+    return result

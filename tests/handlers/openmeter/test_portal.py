@@ -69,3 +69,104 @@ def test_invalidate_needs_a_known_id_or_a_subject(om):
         om.invalidate_portal_tokens(body={"id": token.id, "subject": "b"})
     om.invalidate_portal_tokens(body={"subject": "nobody"})  # no tokens: nothing to do
     assert [t.id for t in om.list_portal_tokens()] == [token.id]
+
+
+# --- the portal meter query -----------------------------------------------------------------------
+
+
+def _meter_and_usage(om, slug: str = "tokens") -> None:
+    om.create_meter(body={"slug": slug, "aggregation": "SUM", "eventType": slug, "valueProperty": "$.tokens",
+                          "groupBy": {"model": "$.model"}})  # fmt: skip
+    events = [
+        ("alice", "2025-01-01T10:00:00Z", 5, "a"),
+        ("alice", "2025-01-01T11:30:00Z", 7, "b"),
+        ("alice", "2025-01-02T09:00:00Z", 1, "a"),
+        ("bob", "2025-01-01T10:00:00Z", 100, "a"),
+    ]
+    om.ingest_events(body=[
+        {"specversion": "1.0", "id": f"{slug}-{index}", "source": "tests", "type": slug, "subject": subject, "time": time,
+         "data": {"tokens": tokens, "model": model}}
+        for index, (subject, time, tokens, model) in enumerate(events)
+    ], content_type="application/cloudevents-batch+json")  # fmt: skip
+
+
+def _portal(clean_server, token: str):
+    from generated.openmeter.client import OpenMeterClient
+    from generated.runtime import NO_RETRY
+
+    return OpenMeterClient(clean_server.url, token=token, retry=NO_RETRY)
+
+
+def test_portal_query_serves_only_the_token_subject(om, clean_server):
+    _meter_and_usage(om)
+    token = om.create_portal_token(body={"subject": "alice", "allowedMeterSlugs": ["tokens"]}).token
+    with _portal(clean_server, token) as portal:
+        total = portal.query_portal_meter(meter_slug="tokens")
+        assert [(row.subject, row.value) for row in total.data] == [("alice", 13)]
+
+        daily = portal.query_portal_meter(meter_slug="tokens", window_size="DAY", from_=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+                                          to=dt.datetime(2025, 1, 3, tzinfo=dt.timezone.utc))  # fmt: skip
+        assert [(row.window_start.day, row.value) for row in daily.data] == [(1, 12), (2, 1)]
+
+        by_model = portal.query_portal_meter(meter_slug="tokens", group_by=["model"])
+        assert sorted((row.group_by["model"], row.value) for row in by_model.data) == [("a", 6), ("b", 7)]
+
+        # The customer filter is ignored: the token's subject is the whole scope.
+        bob = om.create_customer(body={"name": "Bob", "key": "bob", "usageAttribution": {"subjectKeys": ["bob"]}})
+        ignored = portal.query_portal_meter(meter_slug="tokens", filter_customer_id=[bob.id])
+        assert [row.value for row in ignored.data] == [13]
+
+
+def test_portal_query_refuses_other_meters_bad_tokens_and_invalidated_tokens(om, clean_server):
+    from generated.runtime import UnauthorizedError
+
+    _meter_and_usage(om, "tokens")
+    _meter_and_usage(om, "other")
+    scoped = om.create_portal_token(body={"subject": "alice", "allowedMeterSlugs": ["tokens"]})
+    unscoped = om.create_portal_token(body={"subject": "alice"})
+
+    with _portal(clean_server, scoped.token) as portal:
+        assert portal.query_portal_meter(meter_slug="tokens").data[0].value == 13
+        with pytest.raises(UnauthorizedError):
+            portal.query_portal_meter(meter_slug="other")
+    with _portal(clean_server, unscoped.token) as portal:
+        assert portal.query_portal_meter(meter_slug="other").data[0].value == 13
+        with pytest.raises(NotFoundError):
+            portal.query_portal_meter(meter_slug="nothing_here")
+
+    forged = jwt.encode({"iss": "openmeter", "sub": "bob", "exp": 4102444800, "Id": scoped.id}, "wrong-secret", algorithm="HS256")
+    expired = jwt.encode({"iss": "openmeter", "sub": "alice", "exp": 1_600_000_000, "Id": scoped.id}, PORTAL_SECRET, algorithm="HS256")
+    # Signed correctly but never issued (no record): refused too.
+    unknown = jwt.encode({"iss": "openmeter", "sub": "alice", "exp": 4102444800, "Id": "01J0000000000000000000000Z"},
+                         PORTAL_SECRET, algorithm="HS256")  # fmt: skip
+    for bad in (forged, expired, unknown, "not-a-jwt"):
+        with _portal(clean_server, bad) as portal, pytest.raises(UnauthorizedError):
+            portal.query_portal_meter(meter_slug="tokens")
+    # The admin API key is not a portal token.
+    with pytest.raises(UnauthorizedError):
+        om.query_portal_meter(meter_slug="tokens")
+
+    om.invalidate_portal_tokens(body={"id": scoped.id})
+    with _portal(clean_server, scoped.token) as portal, pytest.raises(UnauthorizedError):
+        portal.query_portal_meter(meter_slug="tokens")
+    om.invalidate_portal_tokens(body={"subject": "alice"})
+    with _portal(clean_server, unscoped.token) as portal, pytest.raises(UnauthorizedError):
+        portal.query_portal_meter(meter_slug="other")
+
+
+def test_portal_token_for_unknown_meter_is_404(om):
+    _meter_and_usage(om)
+    with pytest.raises(NotFoundError):
+        om.create_portal_token(body={"subject": "alice", "allowedMeterSlugs": ["tokens", "missing"]})
+    om.delete_meter(meter_id_or_slug="tokens")
+    with pytest.raises(NotFoundError):
+        om.create_portal_token(body={"subject": "alice", "allowedMeterSlugs": ["tokens"]})
+
+
+def test_portal_query_with_client_id_records_progress(om, clean_server):
+    _meter_and_usage(om)
+    token = om.create_portal_token(body={"subject": "alice"}).token
+    with _portal(clean_server, token) as portal:
+        portal.query_portal_meter(meter_slug="tokens", window_size="DAY", client_id="dashboard-1")
+    progress = om.get_progress(id="dashboard-1")
+    assert (progress.success, progress.failed, progress.total) == (2, 0, 2)
