@@ -169,3 +169,97 @@ class FeatureService:
         archived = dataclasses.replace(feature, archived_at=now, updated_at=now)
         self.features.save(archived)
         return archived
+
+
+# --- cost (ruling 2: Tollgate implements queryFeatureCost) ------------------------------------------
+
+COST_CURRENCY = "USD"
+_LLM_PRICES = {"input": "inputPerToken", "output": "outputPerToken", "cache_read": "cacheReadPerToken",
+               "reasoning": "reasoningPerToken", "cache_write": "cacheWritePerToken"}  # fmt: skip
+
+
+def number_text(value: Any) -> str:
+    """A decimal as the API's Numeric string: no exponent, no trailing zeros (`1.5`, `0`, `-2`)."""
+    from decimal import Decimal
+
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+@dataclass(frozen=True)
+class CostRow:
+    usage: Any
+    cost: Any
+    detail: str | None
+    window_start: dt.datetime
+    window_end: dt.datetime
+    subject: str | None
+    customer_id: str | None
+    group_by: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CostResult:
+    from_: dt.datetime | None
+    to: dt.datetime | None
+    window_size: str | None
+    currency: str
+    rows: list[CostRow]
+
+
+def _merge_filters(feature_filters: dict[str, Any] | None, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+    merged = dict(feature_filters or {})
+    for key, condition in (extra or {}).items():
+        merged[key] = {"$and": [merged[key], condition]} if key in merged else condition
+    return merged or None
+
+
+def feature_cost(session: Session, feature: Feature, query: Any) -> CostResult:
+    """The feature's meter usage (narrowed by the feature's filters) times its unit cost.
+
+    `query` is a `domain.metering.query.MeterQuery`. A manual unit cost multiplies every row; an LLM unit
+    cost with inline `pricing` uses the per-token price of the row's token type (`tokenType`, or the
+    group-by value named by `tokenTypeProperty`). Rows without a price report cost 0 and say why in `detail`.
+    """
+    from decimal import Decimal
+
+    from domain.metering.query import MeterQuery, QueryService
+
+    if feature.meter_slug is None:
+        raise ValidationError(f"feature {feature.key} has no meter, so it has no usage to cost")
+    unit = feature.unit_cost
+    if not unit:
+        raise ValidationError(f"feature {feature.key} has no unit cost")
+    group_by = list(query.group_by)
+    token_property = unit.get("tokenTypeProperty") if unit.get("type") == "llm" else None
+    if token_property and not unit.get("tokenType") and token_property not in group_by:
+        group_by.append(token_property)
+    extra = dict(query.advanced_filters or {})
+    for key, values in (query.filter_group_by or {}).items():
+        extra[key] = _merge_filters({key: extra[key]} if key in extra else None, {key: {"$in": list(values)}})[key]
+    effective = MeterQuery(
+        from_=query.from_, to=query.to, window_size=query.window_size, window_time_zone=query.window_time_zone,
+        subjects=query.subjects, customer_ids=query.customer_ids, group_by=group_by,
+        advanced_filters=_merge_filters(feature.meter_group_by_filters, extra),
+    )  # fmt: skip
+    result = QueryService(session).run(feature.meter_slug, effective)
+    rows = []
+    for row in result.rows:
+        price, detail = None, None
+        if unit.get("type") == "manual":
+            price = Decimal(str(unit["amount"]))
+        else:
+            token_type = unit.get("tokenType") or (row.group_by.get(token_property) if token_property else None)
+            pricing = unit.get("pricing") or {}
+            field = _LLM_PRICES.get(token_type or "")
+            if field and pricing.get(field) is not None:
+                price = Decimal(str(pricing[field]))
+            else:
+                detail = f"no price for token type {token_type!r}" if token_type else "no token type to price"
+        shown = {k: v for k, v in row.group_by.items() if k in query.group_by}
+        rows.append(CostRow(usage=row.value, cost=row.value * price if price is not None else Decimal(0), detail=detail,
+                            window_start=row.window_start, window_end=row.window_end, subject=row.subject,
+                            customer_id=row.customer_id, group_by=shown))  # fmt: skip
+    return CostResult(from_=query.from_, to=query.to, window_size=query.window_size, currency=COST_CURRENCY, rows=rows)

@@ -745,7 +745,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listGrants',

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.errors import ValidationError
 from domain.features import Feature, FeatureCreate, FeatureService, Page
 from generated.openmeter import models
 from handlers._decoding import decode
@@ -68,3 +69,37 @@ def get_feature(ctx: RequestContext, *, feature_id: str) -> models.Feature:
 
 def delete_feature(ctx: RequestContext, *, feature_id: str) -> None:
     FeatureService(ctx.session).archive(feature_id, now=ctx.now)
+
+
+def query_feature_cost(ctx: RequestContext, *, feature_id: str, client_id: str | None = None, from_: Any = None, to: Any = None,
+                       window_size: str | None = None, window_time_zone: str | None = None, subject: list[str] | None = None,
+                       filter_customer_id: list[str] | None = None, filter_group_by: dict[str, str] | None = None,
+                       advanced_meter_group_by_filters: Any = None, group_by: list[str] | None = None) -> models.FeatureCostQueryResult:  # fmt: skip
+    from domain.features import feature_cost, number_text
+    from domain.metering.query import MeterQuery
+    from handlers._decoding import json_parameter
+    from handlers.openmeter.entitlements import _instant
+
+    advanced = advanced_meter_group_by_filters
+    if isinstance(advanced, str):
+        advanced = json_parameter("advancedMeterGroupByFilters", advanced)
+    if advanced is not None and not isinstance(advanced, dict):
+        raise ValidationError("advancedMeterGroupByFilters must be an object")
+    feature = FeatureService(ctx.session).get(feature_id)
+    query = MeterQuery(
+        from_=_instant(from_, "from"), to=_instant(to, "to"), window_size=window_size, window_time_zone=window_time_zone or "UTC",
+        subjects=list(subject) if subject else None, customer_ids=list(filter_customer_id) if filter_customer_id else None,
+        group_by=list(group_by or []), filter_group_by={k: [v] for k, v in (filter_group_by or {}).items()} or None,
+        advanced_filters=advanced or None,
+    )  # fmt: skip
+    result = feature_cost(ctx.session, feature, query)
+    rows = [
+        models.FeatureCostQueryRow(
+            usage=number_text(r.usage), cost=number_text(r.cost), currency=result.currency, detail=r.detail,
+            window_start=r.window_start, window_end=r.window_end, subject=r.subject, customer_id=r.customer_id,
+            group_by=r.group_by or None,
+        )
+        for r in result.rows
+    ]  # fmt: skip
+    return models.FeatureCostQueryResult(from_=result.from_, to=result.to, window_size=result.window_size,
+                                         currency=result.currency, data=rows)  # fmt: skip

@@ -64,3 +64,31 @@ def test_list_is_an_array_unless_paginated(om):
     assert isinstance(paged, models.FeaturePaginatedResponse)
     assert paged.total_count == 2 and paged.page == 1 and paged.page_size == 1
     assert [f.key for f in paged.items] == ["a_feature"]
+
+
+def test_feature_cost_is_usage_times_unit_cost(om, clean_server):
+    from decimal import Decimal
+
+    from tests.handlers.openmeter.entitlement_setup import customer, ingest, metered_feature
+
+    customer(om)
+    metered_feature(om, clean_server, key="gpt4_tokens", group_by={"model": "$.model", "type": "$.type"},
+                    meterGroupByFilters={"model": "gpt-4"}, unitCost={"type": "manual", "amount": "0.002"})  # fmt: skip
+    om.create_feature(body={"key": "llm_tokens", "name": "LLM", "meterSlug": "tokens", "unitCost": {
+        "type": "llm", "tokenTypeProperty": "type", "pricing": {"inputPerToken": "0.001", "outputPerToken": "0.01"}}})
+    ingest(om, clean_server, "tokens", "acme-sub", {"tokens": 1000, "model": "gpt-4", "type": "input"})
+    ingest(om, clean_server, "tokens", "acme-sub", {"tokens": 500, "model": "gpt-4", "type": "output"})
+    ingest(om, clean_server, "tokens", "acme-sub", {"tokens": 7, "model": "gpt-3", "type": "input"})
+
+    cost = om.query_feature_cost(feature_id="gpt4_tokens")
+    assert cost.currency == "USD"
+    assert [(Decimal(r.usage), Decimal(r.cost)) for r in cost.data] == [(Decimal(1500), Decimal(3))]
+
+    by_type = om.query_feature_cost(feature_id="llm_tokens", group_by=["type"])
+    assert sorted((r.group_by["type"], r.usage, r.cost) for r in by_type.data) == [("input", "1007", "1.007"), ("output", "500", "5")]
+
+    om.create_feature(body={"key": "no_cost", "name": "x", "meterSlug": "tokens"})
+    with pytest.raises(BadRequestError):
+        om.query_feature_cost(feature_id="no_cost")
+    with pytest.raises(NotFoundError):
+        om.query_feature_cost(feature_id="missing")
