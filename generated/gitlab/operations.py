@@ -121,7 +121,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='addProjectDeployKey',
@@ -133,7 +133,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getProjectDeployKey',
@@ -145,7 +145,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateProjectDeployKey',
@@ -157,7 +157,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteProjectDeployKey',
@@ -169,7 +169,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='enableProjectDeployKey',
@@ -181,7 +181,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listProtectedBranches',
@@ -193,7 +193,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='protectBranch',
@@ -205,7 +205,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getProtectedBranch',
@@ -217,7 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='unprotectBranch',
@@ -229,7 +229,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateProtectedBranch',
@@ -241,7 +241,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listBroadcastMessages',
@@ -253,7 +253,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createBroadcastMessage',
@@ -265,7 +265,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getBroadcastMessage',
@@ -277,7 +277,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateBroadcastMessage',
@@ -289,7 +289,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteBroadcastMessage',
@@ -301,7 +301,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listClusterAgents',
@@ -313,7 +313,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createClusterAgent',
@@ -325,7 +325,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getClusterAgent',
@@ -337,7 +337,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteClusterAgent',
@@ -349,7 +349,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listClusterAgentTokens',
@@ -361,7 +361,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createClusterAgentToken',
@@ -373,7 +373,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getClusterAgentToken',
@@ -385,7 +385,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='revokeClusterAgentToken',
@@ -397,7 +397,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='setUserTwoFactor',
@@ -409,7 +409,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listUsers',
