@@ -221,17 +221,16 @@ def feature_cost(session: Session, feature: Feature, query: Any) -> CostResult:
 
     `query` is a `domain.metering.query.MeterQuery`. A manual unit cost multiplies every row; an LLM unit
     cost with inline `pricing` uses the per-token price of the row's token type (`tokenType`, or the
-    group-by value named by `tokenTypeProperty`). Rows without a price report cost 0 and say why in `detail`.
+    group-by value named by `tokenTypeProperty`). Rows without a price (also: a feature without unit
+    cost) report cost 0 and say why in `detail`; a feature without a meter has no rows.
     """
     from decimal import Decimal
 
     from domain.metering.query import MeterQuery, QueryService
 
-    if feature.meter_slug is None:
-        raise ValidationError(f"feature {feature.key} has no meter, so it has no usage to cost")
-    unit = feature.unit_cost
-    if not unit:
-        raise ValidationError(f"feature {feature.key} has no unit cost")
+    if feature.meter_slug is None:  # no meter, no usage: nothing to cost
+        return CostResult(from_=query.from_, to=query.to, window_size=query.window_size, currency=COST_CURRENCY, rows=[])
+    unit = feature.unit_cost or {}
     group_by = list(query.group_by)
     token_property = unit.get("tokenTypeProperty") if unit.get("type") == "llm" else None
     if token_property and not unit.get("tokenType") and token_property not in group_by:
@@ -248,7 +247,9 @@ def feature_cost(session: Session, feature: Feature, query: Any) -> CostResult:
     rows = []
     for row in result.rows:
         price, detail = None, None
-        if unit.get("type") == "manual":
+        if not unit:
+            detail = f"feature {feature.key} has no unit cost"
+        elif unit.get("type") == "manual":
             price = Decimal(str(unit["amount"]))
         else:
             token_type = unit.get("tokenType") or (row.group_by.get(token_property) if token_property else None)

@@ -80,12 +80,12 @@ def query_feature_cost(ctx: RequestContext, *, feature_id: str, client_id: str |
     from handlers._decoding import json_parameter
     from handlers.openmeter.entitlements import _instant
 
+    feature = FeatureService(ctx.session).get(feature_id)
     advanced = advanced_meter_group_by_filters
     if isinstance(advanced, str):
         advanced = json_parameter("advancedMeterGroupByFilters", advanced)
     if advanced is not None and not isinstance(advanced, dict):
         raise ValidationError("advancedMeterGroupByFilters must be an object")
-    feature = FeatureService(ctx.session).get(feature_id)
     query = MeterQuery(
         from_=_instant(from_, "from"), to=_instant(to, "to"), window_size=window_size, window_time_zone=window_time_zone or "UTC",
         subjects=list(subject) if subject else None, customer_ids=list(filter_customer_id) if filter_customer_id else None,

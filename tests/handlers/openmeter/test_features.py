@@ -88,7 +88,9 @@ def test_feature_cost_is_usage_times_unit_cost(om, clean_server):
     assert sorted((r.group_by["type"], r.usage, r.cost) for r in by_type.data) == [("input", "1007", "1.007"), ("output", "500", "5")]
 
     om.create_feature(body={"key": "no_cost", "name": "x", "meterSlug": "tokens"})
-    with pytest.raises(BadRequestError):
-        om.query_feature_cost(feature_id="no_cost")
+    unpriced = om.query_feature_cost(feature_id="no_cost").data
+    assert [(r.usage, r.cost) for r in unpriced] == [("1507", "0")] and "no unit cost" in unpriced[0].detail
+    om.create_feature(body={"key": "no_meter", "name": "x", "unitCost": {"type": "manual", "amount": "1"}})
+    assert om.query_feature_cost(feature_id="no_meter").data == []
     with pytest.raises(NotFoundError):
         om.query_feature_cost(feature_id="missing")
