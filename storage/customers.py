@@ -166,6 +166,9 @@ class CustomerRepository:
             conditions.append(CustomerRow.id.in_(sorted(filters.customer_ids)) if filters.customer_ids else text("1 = 0"))
         where = and_(*conditions) if conditions else text("1 = 1")
         total = self.session.scalar(select(func.count()).select_from(CustomerRow).where(where)) or 0
+        offset = (page - 1) * page_size
+        if offset >= total:  # past the last page (also keeps huge page numbers out of SQL)
+            return [], total
         column = _ORDER[order_by]
         if order_by == "name" and self.session.get_bind().dialect.name == "postgresql":
             column = column.collate("C")  # code-point order, as on SQLite, whatever the database's locale
@@ -174,7 +177,7 @@ class CustomerRepository:
             ordering.append(CustomerRow.id.desc() if descending else CustomerRow.id.asc())
         rows = list(
             self.session.scalars(
-                select(CustomerRow).where(where).order_by(*ordering).offset((page - 1) * page_size).limit(page_size)
+                select(CustomerRow).where(where).order_by(*ordering).offset(offset).limit(page_size)
             )
         )
         return self._to_domain(rows), total

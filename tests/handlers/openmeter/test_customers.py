@@ -209,3 +209,9 @@ def test_a_customer_with_active_entitlements_cannot_be_deleted(om):
     om.delete_customer_entitlement_v2(customer_id_or_key="entitled", entitlement_id_or_feature_key="sso")
     om.delete_customer(customer_id_or_key="entitled")
     assert om.get_customer(customer_id_or_key=customer.id).deleted_at is not None
+
+
+def test_pages_past_the_end_are_empty(om):
+    _create(om, key="only")
+    far = om.list_customers(page=647945136875575925800960, page_size=644)
+    assert far.items == [] and far.total_count == 1 and far.page == 647945136875575925800960
