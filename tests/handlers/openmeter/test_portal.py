@@ -170,3 +170,27 @@ def test_portal_query_with_client_id_records_progress(om, clean_server):
         portal.query_portal_meter(meter_slug="tokens", window_size="DAY", client_id="dashboard-1")
     progress = om.get_progress(id="dashboard-1")
     assert (progress.success, progress.failed, progress.total) == (2, 0, 2)
+
+
+def test_the_official_openmeter_sdk_issues_uses_and_invalidates_portal_tokens(om, clean_server):
+    from corehttp.exceptions import HttpResponseError
+    from openmeter import Client
+
+    from tests.conftest import OPENMETER_KEY
+
+    _meter_and_usage(om)
+    with Client(endpoint=clean_server.url, token=OPENMETER_KEY) as admin:
+        issued = admin.portal.portal_tokens.create({"subject": "alice", "allowedMeterSlugs": ["tokens"]})
+        assert issued.subject == "alice" and list(issued.allowed_meter_slugs) == ["tokens"] and issued.token
+        assert [t.id for t in admin.portal.portal_tokens.list()] == [issued.id]
+        assert any(c.code == "USD" for c in admin.currencies.list_currencies())
+
+        with Client(endpoint=clean_server.url, token=issued.token) as consumer:
+            result = consumer.portal.portal_meters.query_json("tokens", window_size="DAY")
+            assert [(row.subject, row.value) for row in result.data] == [("alice", 12), ("alice", 1)]
+
+            admin.portal.portal_tokens.invalidate({"id": issued.id})
+            with pytest.raises(HttpResponseError) as error:
+                consumer.portal.portal_meters.query_json("tokens")
+            assert error.value.status_code == 401
+        assert admin.portal.portal_tokens.list() == []
