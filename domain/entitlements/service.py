@@ -160,10 +160,15 @@ class EntitlementService:
         if existing is not None:
             raise ConflictError(f"entitlement with id {existing.id} already exists for feature {feature.key}",
                                 extensions={"conflictingEntityId": existing.id})  # fmt: skip
-        entitlement = self._build(customer, feature, inputs, now=now)
-        self.repo.save(entitlement)
-        if entitlement.type == METERED:
-            self._initial_grants(entitlement, inputs, now=now)
+        try:
+            entitlement = self._build(customer, feature, inputs, now=now)
+            self.repo.save(entitlement)
+            if entitlement.type == METERED:
+                self._initial_grants(entitlement, inputs, now=now)
+        except CreditValidationError as error:
+            raise bad_request(error) from None
+        except OverflowError:
+            raise ValidationError("a date of the entitlement is out of the supported time range") from None
         return entitlement
 
     def _period(self, inputs: EntitlementCreate, *, now: dt.datetime, required: bool) -> tuple[str | None, dt.datetime | None]:
@@ -323,7 +328,12 @@ class EntitlementService:
             return Value(has_access=True)
         if entitlement.type == STATIC:
             return Value(has_access=True, config=entitlement.config)
-        value: CreditValue = self.engine(entitlement).value_at(at)
+        try:
+            value: CreditValue = self.engine(entitlement).value_at(at)
+        except CreditValidationError as error:
+            raise bad_request(error) from None
+        except (OverflowError, ValueError):  # calendar arithmetic left the supported range (year 1 or 9999)
+            raise ValidationError(f"cannot compute the value at {at.isoformat()}: out of the supported time range") from None
         return Value(has_access=value.has_access, balance=value.balance, usage=value.usage, overage=value.overage,
                      total_available_grant_amount=value.total_available_grant_amount)  # fmt: skip
 
@@ -351,6 +361,8 @@ class EntitlementService:
             return self.engine(entitlement).history(to=to or now, window_size=window_size, from_=from_, time_zone=time_zone)
         except CreditValidationError as error:
             raise bad_request(error) from None
+        except (OverflowError, ValueError):
+            raise ValidationError("the history range is out of the supported time range") from None
 
     # --- grants ---------------------------------------------------------------------------
 

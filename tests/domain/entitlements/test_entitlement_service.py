@@ -155,3 +155,24 @@ def test_void_and_grant_validation(service, usage):
     with pytest.raises(ValidationError):
         service.create_grant(entitlement, GrantCreate(amount=Decimal(5), effective_at=T0, min_rollover=Decimal(9),
                                                       max_rollover=Decimal(1)), now=now, v2=True)  # fmt: skip
+
+
+def test_values_at_the_edges_of_time_are_refused_or_answered(service):
+    entitlement = service.create(ACME, metered(), now=T0)
+    assert service.value(entitlement, at=dt.datetime(1, 1, 1, tzinfo=UTC)).has_access is False
+    try:
+        far = service.value(entitlement, at=dt.datetime(9999, 12, 31, 23, 59, 30, tzinfo=UTC))
+    except ValidationError:
+        pass  # refused as bad input, never a crash
+    else:
+        assert far.balance == Decimal(0)
+
+
+def test_far_future_anchors_are_bad_input(service):
+    far = dt.datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    try:
+        service.create(ACME, EntitlementCreate(type="metered", feature_key="ai_tokens", usage_period_interval="YEAR",
+                                               usage_period_anchor=far, measure_usage_from="CURRENT_PERIOD_START",
+                                               issue_after_reset=Decimal(1)), now=T0)  # fmt: skip
+    except ValidationError:
+        pass
