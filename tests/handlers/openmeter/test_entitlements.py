@@ -263,3 +263,19 @@ def test_the_official_openmeter_sdk_drives_entitlements(om, clean_server):
         assert listed.total_count == 2
         client.customer_entitlements_v2.delete("sdk", "sdk_seats")
         assert client.customer_entitlements_v2.list("sdk").total_count == 1
+
+
+def test_memo_example_a_count_meter_with_a_feature_filter(om, clean_server):
+    """openmeter-core.md 7.8 A: only the feature's model counts against the grant."""
+    customer(om)
+    metered_feature(om, clean_server, key="gpt4", meter="credit_events", aggregation="COUNT", value_property=None,
+                    group_by={"model": "$.model"}, meterGroupByFilters={"model": "gpt-4"})  # fmt: skip
+    om.create_customer_entitlement_v2(customer_id_or_key="acme", body={
+        "type": "metered", "featureKey": "gpt4", "usagePeriod": {"interval": "MONTH"},
+        "grants": [{"amount": 100, "priority": 1, "effectiveAt": utcnow().isoformat(), "maxRolloverAmount": 100,
+                    "expiration": {"duration": "MONTH", "count": 1}, "recurrence": {"interval": "YEAR"}}]})
+    ingest(om, clean_server, "credit_events", "acme-sub", {"model": "gpt-4"})
+    ingest(om, clean_server, "credit_events", "acme-sub", {"model": "gpt-3"})
+    value = _value(om, "gpt4")
+    assert (value.has_access, value.balance, value.usage, value.overage, value.total_available_grant_amount) == (
+        True, Decimal(99), Decimal(1), Decimal(0), Decimal(100))
