@@ -171,6 +171,11 @@ class _Dialect:
         return f"COALESCE(({column})::jsonb ->> {index}, '')"
 
 
+def _driver(session: Session) -> Any:
+    """The DB-API connection of the session's transaction (the hot ingest path skips SQLAlchemy's per-row work)."""
+    return session.connection().connection.driver_connection
+
+
 def _dialect(session: Session) -> _Dialect:
     return _Dialect(session.get_bind().dialect.name)
 
@@ -193,21 +198,36 @@ class EventRepository:
 
     def ingest(self, events: list[Event], meters: list[Meter], *, ingested_at: int) -> int:
         """Insert the events new by (source, id), derive each live meter's rows; the number inserted."""
-        rows = [
-            {"source": e.source, "event_id": e.id, "type": e.type, "subject": e.subject, "time": e.time,
-             "data": data_text(e.data), "specversion": e.specversion, "dataschema": e.dataschema, "ingested_at": ingested_at}
-            for e in events
-        ]  # fmt: skip
-        insert = sqlite_insert if self.dialect.sqlite else pg_insert
-        statement = (
-            insert(EventRow)
-            .on_conflict_do_nothing(index_elements=["source", "event_id"])
-            .returning(EventRow.seq, EventRow.source, EventRow.event_id)
-        )
+        raw = _driver(self.session)
         inserted: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(rows, 500):
-            for seq, source, event_id in self.session.execute(statement, chunk):
-                inserted[(source, event_id)] = seq
+        columns = "source, event_id, type, subject, time, data, specversion, dataschema, ingested_at"
+        rows = [(e.source, e.id, e.type, e.subject, e.time, data_text(e.data), e.specversion, e.dataschema, ingested_at) for e in events]
+        cursor = raw.cursor()
+        if self.dialect.sqlite:
+            # Writers hold the database lock (BEGIN IMMEDIATE): look up, then insert with explicit sequence numbers.
+            existing: set[tuple[str, str]] = set()
+            by_source: dict[str, list[str]] = defaultdict(list)
+            for e in events:
+                by_source[e.source].append(e.id)
+            for source, ids in by_source.items():
+                for chunk in _chunks(ids, 900):
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT event_id FROM om_events WHERE source = ? AND event_id IN ({marks})"
+                    existing.update((source, event_id) for (event_id,) in cursor.execute(query, [source, *chunk]))
+            fresh = [row for row in rows if (row[0], row[1]) not in existing]
+            if not fresh:
+                return 0
+            (top,) = cursor.execute("SELECT COALESCE(max(seq), 0) FROM om_events").fetchone()
+            cursor.executemany(f"INSERT INTO om_events (seq, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [(top + 1 + i, *row) for i, row in enumerate(fresh)])  # fmt: skip
+            inserted = {(row[0], row[1]): top + 1 + i for i, row in enumerate(fresh)}
+        else:
+            types = ["text", "text", "text", "text", "bigint", "text", "text", "text", "bigint"]
+            unnest = ", ".join(f"%s::{t}[]" for t in types)
+            sql = (f"INSERT INTO om_events ({columns}) SELECT * FROM unnest({unnest}) "
+                   "ON CONFLICT (source, event_id) DO NOTHING RETURNING seq, source, event_id")  # fmt: skip
+            cursor.execute(sql, [list(column) for column in zip(*rows)])
+            inserted = {(source, event_id): seq for seq, source, event_id in cursor.fetchall()}
         if not inserted:
             return 0
         stored = [(inserted[(e.source, e.id)], e) for e in events if (e.source, e.id) in inserted]
@@ -305,7 +325,19 @@ class UsageRepository:
                          "value": value, "value_text": value_text, "group_key": group_key})  # fmt: skip
         if not rows:
             return
-        self.session.execute(MeterEventRow.__table__.insert(), rows)
+        cursor = _driver(self.session).cursor()
+        columns = "meter_id, seq, subject, time, value, value_text, group_key"
+        if self.dialect.sqlite:
+            cursor.executemany(
+                f"INSERT INTO om_meter_events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(r["meter_id"], r["seq"], r["subject"], r["time"], None if r["value"] is None else decimal_text(r["value"]),
+                  r["value_text"], r["group_key"]) for r in rows],
+            )  # fmt: skip
+        else:
+            names = ("meter_id", "seq", "subject", "time", "value", "value_text", "group_key")
+            types = ("text", "bigint", "text", "bigint", "numeric", "text", "text")
+            unnest = ", ".join(f"%s::{t}[]" for t in types)
+            cursor.execute(f"INSERT INTO om_meter_events ({columns}) SELECT * FROM unnest({unnest})", [[r[n] for r in rows] for n in names])
         if meter.aggregation is not Aggregation.UNIQUE_COUNT:
             self._roll_up(meter, rows)
 
@@ -345,8 +377,16 @@ class UsageRepository:
         newer = (f"({x}.latest_time IS NOT NULL AND ({r}.latest_time IS NULL OR {x}.latest_time > {r}.latest_time"
                  f" OR ({x}.latest_time = {r}.latest_time AND {x}.latest_seq > {r}.latest_seq)))")  # fmt: skip
         columns = list(next(iter(cells.values())))
+        if d.sqlite:
+            values = f"VALUES ({', '.join('?' for _ in columns)})"
+        else:
+            types = {"meter_id": "text", "grain": "integer", "subject": "text", "group_key": "text", "bucket": "bigint",
+                     "events": "bigint", "value_count": "bigint", "total": "numeric", "minimum": "numeric",
+                     "maximum": "numeric", "latest_time": "bigint", "latest_seq": "bigint", "latest_value": "numeric",
+                     "first_time": "bigint", "last_time": "bigint"}  # fmt: skip
+            values = f"SELECT * FROM unnest({', '.join(f'%s::{types[c]}[]' for c in columns)})"
         sql = (
-            f"INSERT INTO {r} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+            f"INSERT INTO {r} ({', '.join(columns)}) {values} "
             f"ON CONFLICT (meter_id, grain, subject, group_key, bucket) DO UPDATE SET "
             f"events = {r}.events + {x}.events, value_count = {r}.value_count + {x}.value_count, "
             f"total = {d.add(f'{r}.total', f'{x}.total')}, "
@@ -357,7 +397,11 @@ class UsageRepository:
             f"first_time = {d.least(f'{r}.first_time', f'{x}.first_time', decimal=False)}, "
             f"last_time = {d.greatest(f'{r}.last_time', f'{x}.last_time', decimal=False)}"
         )
-        self.session.execute(text(sql), list(cells.values()))
+        cursor = _driver(self.session).cursor()
+        if d.sqlite:
+            cursor.executemany(sql, [tuple(cell[c] for c in columns) for cell in cells.values()])
+        else:
+            cursor.execute(sql, [[cell[c] for cell in cells.values()] for c in columns])
 
     # -- reading --
     def aggregate(self, spec: UsageSpec) -> list[UsageRow]:

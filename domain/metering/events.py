@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+# RFC 3986: an absolute URI (`dataschema`, format uri) and any URI reference (`source`, format uri-reference).
+_URI_CHARS = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*"
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:" + _URI_CHARS + "$")
+_URI_REFERENCE = re.compile("^" + _URI_CHARS + "$")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,13 @@ def validate_events(raw_events: list[Any], *, now: dt.datetime) -> list[Event]:
             if not isinstance(value, str) or not value:
                 problems.add(f"{name} must be a non-empty string", field=f"{where}.{name}" if where else name)
                 ok = False
+        if isinstance(raw.get("source"), str) and not _URI_REFERENCE.match(raw["source"]):
+            problems.add("source must be a URI reference", field=f"{where}.source" if where else "source")
+            ok = False
+        dataschema = raw.get("dataschema")
+        if dataschema is not None and (not isinstance(dataschema, str) or not _URI.match(dataschema)):
+            problems.add("dataschema must be an absolute URI", field=f"{where}.dataschema" if where else "dataschema")
+            ok = False
         content_type = raw.get("datacontenttype")
         if content_type not in (None, "application/json"):
             problems.add("datacontenttype must be application/json", field=f"{where}.datacontenttype" if where else "datacontenttype")
@@ -164,7 +176,8 @@ def encode_cursor(time: int, event_id: str) -> str:
     return base64.b64encode(f"{stamp},{event_id}".encode()).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[int, str]:
+def decode_cursor(cursor: str) -> tuple[int, str] | None:
+    """The position a cursor names; None when the cursor is not one this server issued."""
     try:
         text = base64.b64decode(cursor.encode(), validate=True).decode("utf-8")
         stamp, _, event_id = text.partition(",")
@@ -172,7 +185,7 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         if parsed is None or not event_id:
             raise ValueError
     except (ValueError, binascii.Error, UnicodeError):
-        raise ValidationError("invalid cursor", problems=[]) from None
+        return None
     return epoch_seconds(parsed), event_id
 
 
@@ -265,7 +278,7 @@ def time_filter_seconds(flt: Any, where: str) -> dict:
             result[op] = [time_filter_seconds(item, where) for item in arg]
             continue
         if op not in ("$gt", "$gte", "$lt", "$lte"):
-            raise ValidationError(f"{where}: unknown filter operator {op}")
+            continue  # not an operator: ignored, as the schema allows other properties
         value = parse_time(arg)
         if value is None:
             raise ValidationError(f"{where}: {op} takes an RFC 3339 date-time")

@@ -85,7 +85,6 @@ class MeterChanges:
 
 def validate_group_by(group_by: dict[str, str], value_property: str | None, problems: ProblemCollector) -> None:
     for key, path in group_by.items():
-        problems.check(bool(key), "group by keys must not be empty", field="groupBy")
         problems.check(is_valid_path(path), f"invalid JSONPath: {path}", field=f"groupBy.{key}")
         problems.check(path != value_property, "group by path cannot be the value property", field=f"groupBy.{key}")
 

@@ -74,15 +74,13 @@ def time_zone(name: str) -> ZoneInfo:
 
 
 def validate_filter(value: Any, where: str, depth: int = 0) -> dict:
-    """A FilterString: the operators set (null ones ignored) must all hold; `$and`/`$or` nest."""
+    """A FilterString: every operator set must hold (null ones and unknown properties are ignored)."""
     if not isinstance(value, dict):
         raise ValidationError(f"{where}: a filter must be an object")
     if depth > 8:
         raise ValidationError(f"{where}: filters nest too deeply")
-    present = {op: arg for op, arg in value.items() if arg is not None}
-    unknown = sorted(set(present) - set(FILTER_OPERATORS))
-    if unknown:
-        raise ValidationError(f"{where}: unknown filter operator {unknown[0]}")
+    # Properties that are not operators are ignored, as the schema allows them.
+    present = {op: arg for op, arg in value.items() if arg is not None and op in FILTER_OPERATORS}
     result: dict[str, Any] = {}
     for op, arg in present.items():
         if op in ("$and", "$or"):

@@ -1554,6 +1554,7 @@ class MeterCreate1(ApiModel):
         Field(
             description="Optional description of the resource. Maximum 1024 characters.",
             max_length=1024,
+            min_length=1,
             title="Description",
         ),
     ] = None
@@ -1632,6 +1633,7 @@ class MeterCreate2(ApiModel):
         Field(
             description="Optional description of the resource. Maximum 1024 characters.",
             max_length=1024,
+            min_length=1,
             title="Description",
         ),
     ] = None
@@ -1772,6 +1774,7 @@ class MeterUpdate(ApiModel):
         Field(
             description="Optional description of the resource. Maximum 1024 characters.",
             max_length=1024,
+            min_length=1,
             title="Description",
         ),
     ] = None

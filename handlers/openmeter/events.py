@@ -114,13 +114,17 @@ def list_events_v2(ctx: RequestContext, *, cursor: str | None = None, limit: int
     subjects = None
     customer = raw.get("customerId")
     if customer is not None:
-        if not isinstance(customer, dict) or not isinstance(customer.get("$in") or [], list):
+        ids = customer.get("$in") if isinstance(customer, dict) else None
+        if not isinstance(customer, dict) or not isinstance(ids or [], list) or not all(isinstance(i, str) for i in ids or []):
             raise ValidationError("filter.customerId takes {\"$in\": [ids]}")
         if customer.get("$in") is not None:
             subjects = listing.customer_subjects(customer["$in"]) if customer["$in"] else set()
+    before = decode_cursor(cursor) if cursor else None
+    if cursor and before is None:
+        return {"items": []}  # a cursor this server never issued points past every event
     stored = listing.events.list(
-        limit=limit, order_by_ingested=raw.get("ingestedAt") is not None,
-        before=decode_cursor(cursor) if cursor else None, subjects=subjects, v2_filters=conditions,
+        limit=limit, order_by_ingested=raw.get("ingestedAt") is not None, before=before, subjects=subjects,
+        v2_filters=conditions,
     )  # fmt: skip
     body: dict[str, Any] = {"items": [_api(item) for item in listing.enrich(stored)]}
     if stored:
