@@ -180,21 +180,20 @@ def _blank(rev: str) -> bool:
     return not rev or set(rev) == {"0"}
 
 
-class ChangesError(ValueError):
-    pass
-
-
 def parse_changes(raw: str | None) -> tuple[Change, ...] | None:
-    """The `changes` lines, or None for `_any` (and for a missing or blank value, treated as `_any`)."""
+    """The `changes` lines, or None for `_any` (and for a missing or blank value, treated as `_any`).
+
+    Like GitLab's `ChangesList`, a line is split on spaces into oldrev, newrev and ref without further
+    validation: a line with fewer parts has an empty ref, so only the project-level push check applies.
+    """
     if raw is None or raw.strip() == "" or raw.strip() == ANY:
         return None
     changes = []
     for line in raw.splitlines():
         if not line.strip():
             continue
-        parts = line.split()
-        if len(parts) != 3:
-            raise ChangesError(f"invalid changes line: {line!r}")
+        parts = line.split()[:3]
+        parts += [""] * (3 - len(parts))
         changes.append(Change(*parts))
     return tuple(changes)
 

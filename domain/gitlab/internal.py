@@ -223,10 +223,7 @@ class InternalService:
     # --- /allowed ---
     def allowed(self, *, actor: ResolvedActor, repository: Repository, action: str, changes: str | None,
                 protocol: str, now: dt.datetime) -> dict[str, Any] | access.Denied:  # fmt: skip
-        try:
-            parsed_changes = access.parse_changes(changes)
-        except access.ChangesError:
-            raise parameter_error("changes") from None
+        parsed_changes = access.parse_changes(changes)
         project = repository.project
         access_actor = access.Actor()
         level = access.NO_ACCESS

@@ -155,9 +155,10 @@ class InternalEntityService:
                       color: str | None, font: str | None, target_path: str | None, broadcast_type: str | None,
                       dismissable: bool | None, now: dt.datetime) -> BroadcastMessage:  # fmt: skip
         starts = starts_at or now
-        ends = ends_at or starts + dt.timedelta(hours=1)
-        if ends < starts:
-            raise model_error(ends_at=["must be after start"])
+        if ends_at is None:
+            ceiling = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+            ends_at = starts + dt.timedelta(hours=1) if starts < ceiling - dt.timedelta(hours=1) else ceiling
+        ends = ends_at
         return self.repository.add_broadcast(
             now, message=message, starts_at=starts, ends_at=ends, color=color or BROADCAST_COLOR,
             font=font or BROADCAST_FONT, target_path=target_path or None, broadcast_type=broadcast_type or "banner",
@@ -169,10 +170,6 @@ class InternalEntityService:
         values = {name: value for name, value in changes.items() if value is not None}
         if "target_path" in values and values["target_path"] == "":
             values["target_path"] = None
-        starts = values.get("starts_at", current.starts_at)
-        ends = values.get("ends_at", current.ends_at)
-        if ends < starts:
-            raise model_error(ends_at=["must be after start"])
         return self.repository.update_broadcast(message_id, **values) if values else current
 
     def delete_broadcast(self, message_id: int) -> None:

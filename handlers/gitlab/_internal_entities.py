@@ -21,12 +21,17 @@ def require_admin(ctx: RequestContext) -> int:
 
 
 def parse_datetime(name: str, value: str | None) -> dt.datetime | None:
-    """An RFC 3339 timestamp as UTC; one Python cannot represent (year 0, overflow) is a 400."""
+    """An RFC 3339 timestamp as UTC. Instants Python cannot hold (an offset past year 1 or 9999) are clamped."""
     if value is None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.astimezone(dt.timezone.utc)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise ValidationError(f"{name} is invalid", body={"error": f"{name} is invalid"}) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:
+        edge = dt.datetime.min if parsed.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.timezone.utc)

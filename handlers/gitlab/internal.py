@@ -70,9 +70,8 @@ def internal_lfs_authenticate(ctx: RequestContext, *, body: dict[str, Any]) -> m
 
 
 def internal_authorized_keys(ctx: RequestContext, *, key: str | None = None, fingerprint: str | None = None) -> models.AuthorizedKey:
-    if key is None and fingerprint is None:
-        raise parameter_error("key", "missing")
-    found = _service(ctx).authorized_key(key=key, fingerprint=fingerprint)
+    # Neither parameter: GitLab fails with a 500; no key matches nothing, so Tollgate answers the 404.
+    found = _service(ctx).authorized_key(key=key, fingerprint=fingerprint) if (key, fingerprint) != (None, None) else None
     if found is None:
         raise NotFoundError("key not found", resource="Key")
     return models.AuthorizedKey.model_validate(found)

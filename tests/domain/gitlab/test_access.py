@@ -377,5 +377,14 @@ def test_parse_changes():
     assert parsed == (Change(ZERO, SHA_A, "refs/heads/new"), Change(SHA_A, ZERO, "refs/heads/old"))
     assert parsed[0].creation and not parsed[0].deletion
     assert parsed[1].deletion and not parsed[1].creation
-    with pytest.raises(a.ChangesError):
-        parse_changes("only two")
+    # Like GitLab, malformed lines are not refused: they carry no ref, so only `push_code` applies.
+    assert parse_changes("only two") == (Change("only", "two", ""),)
+    assert parse_changes(f"{ZERO} {SHA_A} refs/heads/x extra") == (Change(ZERO, SHA_A, "refs/heads/x"),)
+
+
+@pytest.mark.parametrize("role, expected", [("developer", OK), ("reporter", NO_PUSH)])
+def test_malformed_change_lines_need_push_access(role, expected):
+    rules = (ProtectedBranch("*", push_access_levels=(a.NO_ACCESS,)),)
+    project = Project(1, "g/p", Visibility.PRIVATE, protected_branches=rules)
+    req = request(role, project=project, action="git-receive-pack", changes=parse_changes("garbage"))
+    assert outcome(check_access(req)) == expected

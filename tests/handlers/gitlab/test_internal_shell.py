@@ -75,13 +75,10 @@ def test_authorized_keys_by_blob_and_fingerprint(gitlab_internal, world):
 
 
 def test_authorized_keys_misses(gitlab_internal, world):
-    for params in ({"key": "AAAAC3NzaC1lZDI1NTE5AAAAIHunk"}, {"key": "not base64 at all %%%"}, {"fingerprint": "ab:cd"}):
+    for params in ({"key": "AAAAC3NzaC1lZDI1NTE5AAAAIHunk"}, {"key": "not base64 at all %%%"}, {"fingerprint": "ab:cd"}, {}):
         with pytest.raises(NotFoundError) as error:
             gitlab_internal.internal_authorized_keys(**params)
         assert error.value.body == {"message": "404 Key Not Found"}
-    with pytest.raises(BadRequestError) as error:
-        gitlab_internal.internal_authorized_keys()
-    assert error.value.body == {"error": "key is missing"}
 
 
 # --- discover --------------------------------------------------------------------------------------------
