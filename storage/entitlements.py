@@ -7,9 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, and_, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.entitlements.model import Entitlement, StoredGrant, StoredReset
+from domain.errors import ConflictError
 from storage.base import Base
 from storage.types import ExactDecimal, UtcDateTime
 
@@ -169,7 +171,10 @@ class EntitlementRepository:
             setattr(row, name, getattr(entitlement, name))
         row.metadata_ = entitlement.metadata
         self.session.add(row)
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError:  # a concurrent request took the key first
+            raise ConflictError("another entitlement of this customer and feature was created at the same time; retry") from None
 
     # --- grants ---
 

@@ -6,9 +6,11 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.features import Feature
+from domain.errors import ConflictError
 from storage.base import Base
 from storage.types import UtcDateTime
 
@@ -80,4 +82,7 @@ class FeatureRepository:
             setattr(row, name, getattr(feature, name))
         row.metadata_ = feature.metadata
         self.session.add(row)
-        self.session.flush()
+        try:
+            self.session.flush()
+        except IntegrityError:  # a concurrent request took the key first
+            raise ConflictError("another feature with the same key was created at the same time; retry") from None
