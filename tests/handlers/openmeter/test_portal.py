@@ -194,3 +194,16 @@ def test_the_official_openmeter_sdk_issues_uses_and_invalidates_portal_tokens(om
                 consumer.portal.portal_meters.query_json("tokens")
             assert error.value.status_code == 401
         assert admin.portal.portal_tokens.list() == []
+
+
+def test_portal_query_refuses_bad_parameters_with_400(om, clean_server):
+    _meter_and_usage(om)
+    token = om.create_portal_token(body={"subject": "alice"}).token
+    later, earlier = dt.datetime(2025, 1, 2, tzinfo=dt.timezone.utc), dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    with _portal(clean_server, token) as portal:
+        for bad in ({"window_time_zone": "Mars/Olympus_Mons"}, {"from_": later, "to": earlier}, {"group_by": ["nope"]},
+                    {"filter_group_by": {"nope": "x"}}):  # fmt: skip
+            with pytest.raises(BadRequestError):
+                portal.query_portal_meter(meter_slug="tokens", **bad)
+        csv = portal.query_portal_meter(meter_slug="tokens", window_size="DAY", accept="text/csv")
+        assert csv.splitlines()[0].startswith("window_start") and len(csv.strip().splitlines()) == 3
