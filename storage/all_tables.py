@@ -6,6 +6,7 @@ Add one line per new storage module.
 from storage import subjects  # noqa: F401
 from storage import gitlab_identity  # noqa: F401
 from storage import gitlab_entities  # noqa: F401
+from storage import gitlab_subscriptions  # noqa: F401
 from storage import customers  # noqa: F401
 from storage import features  # noqa: F401
 from storage import entitlements  # noqa: F401

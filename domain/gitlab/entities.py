@@ -145,7 +145,12 @@ class Member:
 def parse_id_or_path(value: str | int) -> int | str:
     """GitLab's `:id`: a numeric id, else a full path (`%2F`, kept encoded by the router, is `/`)."""
     text = str(value).replace("%2F", "/").replace("%2f", "/")
-    return int(text) if text.isdigit() else text
+    return int(text) if is_numeric_id(text) else text
+
+
+def is_numeric_id(text: str) -> bool:
+    """ASCII digits that fit a database integer (a longer run of digits cannot be an id)."""
+    return text.isascii() and text.isdigit() and int(text) <= 2147483647
 
 
 class EntityReader:

@@ -185,6 +185,68 @@ class GitLabClient(runtime.BaseClient):
             responses={200: models.PostReceiveResponse},
         )
 
+    def internal_kubernetes_agent_info(self) -> models.KasAgentInfo:
+        """The agent of an agent token, with its project's Gitaly repository
+
+        kas authenticates with its JWT (`Gitlab-Kas-Api-Request`, HS256, issuer `gitlab-kas`; 401 when missing
+        or invalid) and names the agent with `Authorization: Bearer <agent token>` (`Token token=<t>` also
+        accepted); a missing, unknown or revoked agent token answers 403 `403 Forbidden` (ruling 17)."""
+        return self._request(
+            'internalKubernetesAgentInfo',
+            'GET',
+            '/internal/kubernetes/agent_info',
+            responses={200: models.KasAgentInfo},
+        )
+
+    def internal_kubernetes_project_info(self, *, id: str) -> models.KasProjectInfo:
+        """A project kas may sync from
+
+        The project (numeric id or full path) when anonymous users can download its code (public) or it is
+        the agent's own project; otherwise 404 `404 Not Found`. Auth as `agent_info`."""
+        return self._request(
+            'internalKubernetesProjectInfo',
+            'GET',
+            '/internal/kubernetes/project_info',
+            query=[
+                QueryParam('id', id, style='form', explode=True, json_content=False),
+            ],
+            responses={200: models.KasProjectInfo},
+        )
+
+    def internal_kubernetes_usage_metrics(self, *, body: dict[str, Any] | None = None) -> None:
+        """Increase kas usage counters
+
+        Only the kas JWT is needed. The counters (kept in the database) grow by the given amounts; zero or
+        absent amounts change nothing. Negative amounts are refused by the schema (400
+        `{"error": "gitops_sync_count is invalid"}`; GitLab words it `gitops_sync count must be greater than
+        or equal to zero`)."""
+        return self._request(
+            'internalKubernetesUsageMetrics',
+            'POST',
+            '/internal/kubernetes/usage_metrics',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={204: None},
+        )
+
+    def internal_kubernetes_cilium_alert(self, *, body: dict[str, Any]) -> dict[str, Any]:
+        """Save an alert derived from Cilium on the agent's project
+
+        Auth as `agent_info`. `alert` is a generic alert payload (`title`, `message`, `fingerprint`, ...). An
+        alert with the fingerprint of an open alert adds an event to it instead of opening another. A
+        payload over 1 MB or nested deeper than 20 levels answers 400. Tollgate has no licences: every
+        project may receive Cilium alerts."""
+        return self._request(
+            'internalKubernetesCiliumAlert',
+            'POST',
+            '/internal/kubernetes/modules/cilium_alert',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: dict[str, Any]},
+        )
+
     def list_project_deploy_keys(self, *, id: str) -> list[models.DeployKey]:
         """List a project's deploy keys
 
@@ -875,4 +937,311 @@ class GitLabClient(runtime.BaseClient):
             'GET',
             f'/projects/{runtime.quote_path(id)}',
             responses={200: models.Project},
+        )
+
+    def get_subscription_namespace(self, *, id: str) -> models.SubscriptionNamespace:
+        """Fetch a namespace
+
+        The namespace with its billing fields. On GitLab.com a root namespace without a subscription gets a free one when its plan is read, so the subscription-only fields (`seats_in_use`, `max_seats_used`, `max_seats_used_changed_at`, `end_date`) appear from the second read on. Groups also carry `members_count_with_descendants`, `root_repository_size` and `projects_count`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'getSubscriptionNamespace',
+            'GET',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}',
+            responses={200: models.SubscriptionNamespace},
+        )
+
+    def update_subscription_namespace(self, *, id: str, body: dict[str, Any]) -> models.SubscriptionNamespace:
+        """Update a namespace
+
+        Sets minutes limits, purchased storage and, through `gitlab_subscription_attributes`, the subscription (created when missing). Only the sent keys change. Errors: `{"message": {"gitlab_subscription.seats": ["can't be blank"]}}`; `shared_runners_minutes_limit` on a subgroup: `{"message": {"shared_runners_minutes_limit": ["is not supported for this namespace"]}}`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'updateSubscriptionNamespace',
+            'PUT',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.SubscriptionNamespace},
+        )
+
+    def list_namespace_owners(self, *, id: str, page: int | None = None, per_page: int | None = None) -> list[models.NamespaceOwner]:
+        """Fetch group owners
+
+        Direct owners (access level 50) of the group who are active users; inherited and subgroup owners are not included. GitLab-paginated. A user namespace gets `404 Group Namespace Not Found`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'listNamespaceOwners',
+            'GET',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/owners',
+            query=[
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.NamespaceOwner]},
+        )
+
+    def get_gitlab_subscription(self, *, id: str) -> models.GitlabSubscription:
+        """Fetch a subscription
+
+        The namespace's subscription: `plan` (`name` is the plan's title), `usage` and `billing`. Without a subscription every leaf is null. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'getGitlabSubscription',
+            'GET',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            responses={200: models.GitlabSubscription},
+        )
+
+    def update_gitlab_subscription(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
+        """Update a subscription
+
+        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'updateGitlabSubscription',
+            'PUT',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.GitlabSubscription},
+        )
+
+    def create_gitlab_subscription(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
+        """Create a subscription
+
+        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'createGitlabSubscription',
+            'POST',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.GitlabSubscription},
+        )
+
+    def get_namespace_gitlab_subscription(self, *, id: str) -> models.GitlabSubscription:
+        """Fetch a subscription (public namespaces API)
+
+        The public namespaces API's twin of the internal GET: for an administrator or an owner of the namespace (who can edit billing); other users get 403. The old `TOKEN:` header authenticates nothing."""
+        return self._request(
+            'getNamespaceGitlabSubscription',
+            'GET',
+            f'/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            responses={200: models.GitlabSubscription},
+        )
+
+    def update_gitlab_subscription_deprecated(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
+        """Update a subscription
+
+        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        return self._request(
+            'updateGitlabSubscriptionDeprecated',
+            'PUT',
+            f'/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.GitlabSubscription},
+        )
+
+    def create_gitlab_subscription_deprecated(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
+        """Create a subscription
+
+        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        return self._request(
+            'createGitlabSubscriptionDeprecated',
+            'POST',
+            f'/namespaces/{runtime.quote_path(id)}/gitlab_subscription',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.GitlabSubscription},
+        )
+
+    def update_upcoming_reconciliation(self, *, namespace_id: str, body: dict[str, Any]) -> int:
+        """Update an upcoming reconciliation
+
+        Creates or updates the namespace's upcoming seat reconciliation; answers the JSON number `200`. The namespace is found by id or path, but a path then fails the integer check: 400 `{"error": "namespace_id is invalid"}`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'updateUpcomingReconciliation',
+            'PUT',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(namespace_id)}/upcoming_reconciliations',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: int},
+        )
+
+    def delete_upcoming_reconciliation(self, *, namespace_id: str) -> None:
+        """Delete an upcoming reconciliation
+
+        Deletes the namespace's upcoming reconciliation: 204; none: 404 `{"message": "404 Not Found"}`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'deleteUpcomingReconciliation',
+            'DELETE',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(namespace_id)}/upcoming_reconciliations',
+            responses={204: None},
+        )
+
+    def get_subscription_user(self, *, id: int) -> models.SubscriptionUser:
+        """Fetch a user
+
+        `id`, `username`, `name` and `web_url` of a user; unknown: `404 User Not Found`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'getSubscriptionUser',
+            'GET',
+            f'/internal/gitlab_subscriptions/users/{runtime.quote_path(id)}',
+            responses={200: models.SubscriptionUser},
+        )
+
+    def get_user_permissions(self, *, namespace_id: str, user_id: int) -> models.UserPermissions:
+        """Fetch a user's billing permissions
+
+        `edit_billing`: true for owners of the group (inherited from ancestors too) or the owner of a user namespace. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'getUserPermissions',
+            'GET',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(namespace_id)}/user_permissions/{runtime.quote_path(user_id)}',
+            responses={200: models.UserPermissions},
+        )
+
+    def update_credit_card_validation(self, *, user_id: str, body: dict[str, Any]) -> models.CreditCardValidationResult:
+        """Set a user's credit card validation
+
+        Records that the user validated a credit card. Only salted SHA-256 hashes of the last digits, holder name, network and expiry date are stored. Refusals (a `zuora_payment_method_xid` of another user, more than 5 validations of one `stripe_card_fingerprint` in 24 hours) answer GitLab's bare 400 `{"message": "400 Bad request"}`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'updateCreditCardValidation',
+            'PUT',
+            f'/internal/gitlab_subscriptions/users/{runtime.quote_path(user_id)}/credit_card_validation',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.CreditCardValidationResult},
+        )
+
+    def create_add_on_purchases(self, *, id: str, body: dict[str, Any]) -> list[models.AddOnPurchase]:
+        """Create, update or deprovision add-on purchases
+
+        Creates, updates or deprovisions add-on purchases: per add-on key only the first purchase object counts. No purchase and `quantity` > 0 creates; an existing purchase and `quantity` > 0 updates (Duo Pro and Duo Enterprise share one purchase, and Enterprise with seats wins over Pro); an existing purchase of the same add-on without a positive `quantity` is deprovisioned (only the sent fields, normally yesterday's dates). Answers the created or updated purchases. The namespace must be a root group (`400 Bad request - Namespace <name> is not a root namespace`); a purchase without `purchase_xid` gets `{"message": {"purchase_xid": ["can't be blank"]}}`. Tollgate applies a request all or nothing. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'createAddOnPurchases',
+            'POST',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchases',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: list[models.AddOnPurchase]},
+        )
+
+    def create_add_on_purchases_deprecated(self, *, id: str, body: dict[str, Any]) -> list[models.AddOnPurchase]:
+        """Create, update or deprovision add-on purchases (older path)
+
+        Creates, updates or deprovisions add-on purchases: per add-on key only the first purchase object counts. No purchase and `quantity` > 0 creates; an existing purchase and `quantity` > 0 updates (Duo Pro and Duo Enterprise share one purchase, and Enterprise with seats wins over Pro); an existing purchase of the same add-on without a positive `quantity` is deprovisioned (only the sent fields, normally yesterday's dates). Answers the created or updated purchases. The namespace must be a root group (`400 Bad request - Namespace <name> is not a root namespace`); a purchase without `purchase_xid` gets `{"message": {"purchase_xid": ["can't be blank"]}}`. Tollgate applies a request all or nothing. The older document names this path for the bulk endpoint. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'createAddOnPurchasesDeprecated',
+            'POST',
+            f'/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchase',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: list[models.AddOnPurchase]},
+        )
+
+    def get_add_on_purchase(self, *, id: str, add_on_name: str) -> models.AddOnPurchase:
+        """Fetch an add-on purchase
+
+        The namespace's purchase of the add-on, active or expired. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'getAddOnPurchase',
+            'GET',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchases/{runtime.quote_path(add_on_name)}',
+            responses={200: models.AddOnPurchase},
+        )
+
+    def get_add_on_purchase_deprecated(self, *, id: str, add_on_name: str) -> models.AddOnPurchase:
+        """Fetch an add-on purchase
+
+        The namespace's purchase of the add-on. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        return self._request(
+            'getAddOnPurchaseDeprecated',
+            'GET',
+            f'/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchase/{runtime.quote_path(add_on_name)}',
+            responses={200: models.AddOnPurchase},
+        )
+
+    def update_add_on_purchase(self, *, id: str, add_on_name: str, body: dict[str, Any]) -> models.AddOnPurchase:
+        """Update an add-on purchase
+
+        Updates the sent fields; none exists: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> does not exist, create a new record instead`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
+        return self._request(
+            'updateAddOnPurchase',
+            'PUT',
+            f'/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchase/{runtime.quote_path(add_on_name)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.AddOnPurchase},
+        )
+
+    def create_add_on_purchase(self, *, id: str, add_on_name: str, body: dict[str, Any]) -> models.AddOnPurchase:
+        """Create an add-on purchase
+
+        Creates the purchase; one exists already: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> already exists, update the existing record`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
+        return self._request(
+            'createAddOnPurchase',
+            'POST',
+            f'/namespaces/{runtime.quote_path(id)}/subscription_add_on_purchase/{runtime.quote_path(add_on_name)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: models.AddOnPurchase},
+        )
+
+    def create_minutes_packs(self, *, id: str, body: dict[str, Any]) -> list[models.MinutesPack]:
+        """Create compute minutes packs
+
+        Adds packs of additional compute minutes, all or nothing. A `purchase_xid` the namespace already has returns that pack unchanged; one of another namespace fails the request: `400 Bad request - Unable to save additional packs`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'createMinutesPacks',
+            'POST',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/minutes',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: list[models.MinutesPack]},
+        )
+
+    def move_minutes_packs(self, *, id: str, target_id: str) -> models.MessageError:
+        """Move compute minutes packs
+
+        Moves every pack of the namespace to the target: 202 `{"message": "202 Accepted"}`. Both must be top-level namespaces (`400 Bad request - Namespace must be a top-level namespace`, `... Target namespace must be a top-level namespace`) with an owner in common (`400 Bad request - Both namespaces must share the same owner`). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        return self._request(
+            'moveMinutesPacks',
+            'PATCH',
+            f'/internal/gitlab_subscriptions/namespaces/{runtime.quote_path(id)}/minutes/move/{runtime.quote_path(target_id)}',
+            responses={202: models.MessageError},
+        )
+
+    def create_minutes_packs_deprecated(self, *, id: str, body: dict[str, Any]) -> list[models.MinutesPack]:
+        """Create compute minutes packs
+
+        Adds packs of additional compute minutes, all or nothing. A `purchase_xid` the namespace already has returns that pack unchanged; one of another namespace fails the request: `400 Bad request - Unable to save additional packs`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        return self._request(
+            'createMinutesPacksDeprecated',
+            'POST',
+            f'/namespaces/{runtime.quote_path(id)}/minutes',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={201: list[models.MinutesPack]},
+        )
+
+    def move_minutes_packs_deprecated(self, *, id: str, target_id: str) -> models.MessageError:
+        """Move compute minutes packs
+
+        Moves every pack of the namespace to the target: 202 `{"message": "202 Accepted"}`. Both must be top-level namespaces (`400 Bad request - Namespace must be a top-level namespace`, `... Target namespace must be a top-level namespace`) with an owner in common (`400 Bad request - Both namespaces must share the same owner`). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        return self._request(
+            'moveMinutesPacksDeprecated',
+            'PATCH',
+            f'/namespaces/{runtime.quote_path(id)}/minutes/move/{runtime.quote_path(target_id)}',
+            responses={202: models.MessageError},
         )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from generated.model_base import ApiModel
 from pydantic import AwareDatetime, ConfigDict, Field, RootModel
@@ -154,6 +154,155 @@ class Member(ApiModel):
     created_at: AwareDatetime
     expires_at: date | None = None
     membership_state: str | None = None
+
+
+class SubscriptionNamespace(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    name: str
+    path: str
+    kind: Literal["user", "group"]
+    full_path: str
+    parent_id: int | None = None
+    avatar_url: str | None = None
+    web_url: str
+    shared_runners_minutes_limit: int | None = None
+    extra_shared_runners_minutes_limit: int | None = None
+    additional_purchased_storage_size: int
+    additional_purchased_storage_ends_on: date | None = None
+    billable_members_count: int
+    seats_in_use: int | None = None
+    max_seats_used: int | None = None
+    max_seats_used_changed_at: AwareDatetime | None = None
+    end_date: date | None = None
+    plan: str
+    trial_ends_on: date | None = None
+    trial: bool
+    members_count_with_descendants: int | None = None
+    root_repository_size: int | None = None
+    projects_count: int | None = None
+
+
+class Plan(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    name: Annotated[str | None, Field(description="The plan's title (`Premium`).")] = (
+        None
+    )
+    code: str | None = None
+    auto_renew: bool | None = None
+    trial: bool | None = None
+    upgradable: bool | None = None
+    exclude_guests: bool | None = None
+
+
+class Usage(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    seats_in_subscription: int | None = None
+    seats_in_use: int | None = None
+    max_seats_used: int | None = None
+    seats_owed: int | None = None
+
+
+class Billing(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    subscription_start_date: date | None = None
+    subscription_end_date: date | None = None
+    trial_ends_on: date | None = None
+
+
+class GitlabSubscription(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    plan: Annotated[
+        Plan, Field(description="Every field is always sent (null when unknown).")
+    ]
+    usage: Annotated[
+        Usage, Field(description="Every field is always sent (null when unknown).")
+    ]
+    billing: Annotated[
+        Billing, Field(description="Every field is always sent (null when unknown).")
+    ]
+
+
+class User1(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    username: str
+    name: str
+    public_email: str | None = None
+
+
+class NamespaceOwner(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    user: User1
+    access_level: int
+    notification_email: str | None = None
+
+
+class SubscriptionUser(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    id: int
+    username: str
+    name: str
+    web_url: str
+
+
+class UserPermissions(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    edit_billing: bool
+
+
+class CreditCardValidationResult(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    success: dict[str, Any]
+
+
+class AddOnPurchase(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    namespace_id: int
+    namespace_name: str
+    add_on: Annotated[
+        str,
+        Field(
+            description="The add-on's title: `Code Suggestions` (Duo Pro), `Duo Enterprise`, ..."
+        ),
+    ]
+    quantity: int
+    started_on: date
+    expires_on: date
+    purchase_xid: str | None = None
+    trial: bool
+
+
+class MinutesPack(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    namespace_id: int
+    expires_at: date
+    number_of_minutes: int
+    purchase_xid: str
 
 
 class NumericId1(RootModel[int]):
@@ -625,6 +774,36 @@ class TwoFactorState(ApiModel):
     )
     id: int
     two_factor_enabled: bool
+
+
+class KasGitalyRepository(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    storage_name: str
+    relative_path: str
+    gl_repository: str
+    gl_project_path: str
+
+
+class KasAgentInfo(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    project_id: int
+    agent_id: int
+    agent_name: str
+    gitaly_info: GitalyInfo
+    gitaly_repository: KasGitalyRepository
+
+
+class KasProjectInfo(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    project_id: int
+    gitaly_info: GitalyInfo
+    gitaly_repository: KasGitalyRepository
 
 
 class MessageError(ApiModel):
