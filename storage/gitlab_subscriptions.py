@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -259,11 +260,16 @@ class SubscriptionRepository:
         return _pack(row) if row else None
 
     def add_pack(self, *, namespace_id: int, number_of_minutes: int, expires_at: dt.date, purchase_xid: str,
-                 now: dt.datetime) -> MinutesPack:  # fmt: skip
+                 now: dt.datetime) -> MinutesPack | None:  # fmt: skip
+        """The new pack, or None when another transaction took the purchase_xid first."""
         row = MinutesPackRow(namespace_id=namespace_id, number_of_minutes=number_of_minutes, expires_at=expires_at,
                              purchase_xid=purchase_xid, created_at=now)  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return None
         return _pack(row)
 
     def packs(self, namespace_id: int) -> list[MinutesPack]:

@@ -505,8 +505,11 @@ class SubscriptionsService:
                 continue
             if existing is not None or not pack["purchase_xid"] or len(pack["purchase_xid"]) > 32:
                 raise BadRequest("Unable to save additional packs")
-            results.append(self.repository.add_pack(namespace_id=namespace.id, number_of_minutes=pack["number_of_minutes"],
-                                                    expires_at=pack["expires_at"], purchase_xid=pack["purchase_xid"], now=now))  # fmt: skip
+            created = self.repository.add_pack(namespace_id=namespace.id, number_of_minutes=pack["number_of_minutes"],
+                                               expires_at=pack["expires_at"], purchase_xid=pack["purchase_xid"], now=now)  # fmt: skip
+            if created is None:  # another namespace's request took this purchase_xid meanwhile
+                raise BadRequest("Unable to save additional packs")
+            results.append(created)
         return results
 
     def packs(self, namespace: Namespace) -> list[MinutesPack]:

@@ -384,3 +384,74 @@ def test_move_minutes_packs(cdot, gitlab_admin_client, team, python_gitlab):
     with pytest.raises(NotFoundError) as error:
         cdot.move_minutes_packs(id="team", target_id="nowhere")
     assert error.value.body == {"message": "404 Target namespace Not Found"}
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def _in_threads(count: int, work) -> list:
+    results: list = [None] * count
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        except Exception as error:  # collected and asserted below
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_simultaneous_bulk_add_on_posts_leave_one_consistent_purchase(clean_server, team):
+    def post(index: int):
+        with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+            return client.create_add_on_purchases(id="team", body={"add_on_purchases": {
+                "duo_pro": [_purchase(quantity=index + 1, purchase_xid=f"X-{index}")]}})
+
+    results = _in_threads(8, post)
+    assert all(isinstance(result, list) and len(result) == 1 for result in results), results
+    with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+        final = client.get_add_on_purchase(id="team", add_on_name="code_suggestions")
+    # one purchase; it is what the last writer sent (quantity and xid of the same request)
+    assert final.purchase_xid == f"X-{final.quantity - 1}"
+    assert sorted(r[0].quantity for r in results) == list(range(1, 9))
+
+
+def test_simultaneous_minutes_pack_moves_keep_every_pack_exactly_once(backend, clean_server, team):
+    from sqlalchemy import text
+
+    with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+        client.create_minutes_packs(id="team", body=_packs(*(f"t-{i}" for i in range(5))))
+        client.create_minutes_packs(id="partners", body=_packs(*(f"p-{i}" for i in range(5))))
+
+    def move(index: int):
+        source, target = ("team", "partners") if index % 2 == 0 else ("partners", "team")
+        with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+            return client.move_minutes_packs(id=source, target_id=target).message
+
+    assert _in_threads(8, move) == ["202 Accepted"] * 8
+    with backend.database.engine.connect() as connection:
+        rows = connection.execute(text("SELECT purchase_xid, namespace_id FROM gl_ci_minutes_packs")).all()
+    assert sorted(xid for xid, _ in rows) == sorted([f"t-{i}" for i in range(5)] + [f"p-{i}" for i in range(5)])
+    assert {namespace_id for _, namespace_id in rows} <= {team["group"].id, team["partners"].id}
+
+
+def test_simultaneous_pack_creation_with_one_purchase_xid(clean_server, team):
+    def create(index: int):
+        namespace = "team" if index % 2 == 0 else "partners"
+        with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+            try:
+                return client.create_minutes_packs(id=namespace, body=_packs("shared-xid"))[0].namespace_id
+            except BadRequestError as error:
+                return error.body
+
+    results = _in_threads(6, create)
+    winners = {result for result in results if isinstance(result, int)}
+    assert len(winners) == 1  # one namespace owns the pack; the other namespace's requests were refused, none failed
+    assert all(result == {"message": "400 Bad request - Unable to save additional packs"} for result in results if not isinstance(result, int))
