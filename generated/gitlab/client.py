@@ -213,7 +213,7 @@ class GitLabClient(runtime.BaseClient):
             responses={200: models.KasProjectInfo},
         )
 
-    def internal_kubernetes_usage_metrics(self, *, body: dict[str, Any] | None = None) -> None:
+    def internal_kubernetes_usage_metrics(self, *, body: dict[str, Any]) -> None:
         """Increase kas usage counters
 
         Only the kas JWT is needed. The counters (kept in the database) grow by the given amounts; zero or
