@@ -190,7 +190,10 @@ class QueryService:
             offset = int(at.utcoffset().total_seconds()) % length
             spec = _with(spec, windows=Windows(length=length, offset=offset))
         elif query.window_size in ("DAY", "MONTH"):
-            span = self.usage.time_range(meter, lo=lo, hi=hi)
+            if lo is not None and hi is not None and hi - lo <= 366 * 86400 * 20:
+                span: tuple[int, int] | None = (lo, hi - 1)
+            else:
+                span = self.usage.time_range(meter, lo=lo, hi=hi)
             if span is None:
                 return self._result(meter, query, [], group_keys, by_subject, by_customer, tz, None)
             starts = _local_starts(span[0], span[1], query.window_size, tz)
@@ -208,15 +211,23 @@ class QueryService:
                 by_customer: bool, tz: ZoneInfo, ranges: list[tuple[int, int]] | None) -> QueryResult:  # fmt: skip
         length = {"MINUTE": 60, "HOUR": 3600, "DAY": 86400}.get(query.window_size or "")
         result: list[ResultRow] = []
+        instants: dict[int, dt.datetime] = {}
+
+        def local(seconds: int) -> dt.datetime:
+            value = instants.get(seconds)
+            if value is None:
+                value = instants[seconds] = from_epoch(seconds).astimezone(tz)
+            return value
+
         for row in rows:
             if query.window_size is None:
                 start = query.from_ if query.from_ is not None else from_epoch(row.first_time - row.first_time % 60)
                 end = query.to if query.to is not None else from_epoch(row.last_time - row.last_time % 60 + 60)
             elif ranges is not None:
                 lo, hi = ranges[row.window]
-                start, end = from_epoch(lo).astimezone(tz), from_epoch(hi).astimezone(tz)
+                start, end = local(lo), local(hi)
             else:
-                start, end = from_epoch(row.window).astimezone(tz), from_epoch(row.window + length).astimezone(tz)
+                start, end = local(row.window), local(row.window + length)
             result.append(ResultRow(
                 value=row.value, window_start=start, window_end=end, subject=row.subject if by_subject else None,
                 customer_id=row.customer_id if by_customer else None, group_by=dict(row.groups),
