@@ -116,6 +116,7 @@ def server_settings(backend: Backend, var_dir: Path) -> Settings:
         customers_dot_signing_key=CUSTOMERS_DOT_KEY,
         customers_dot_issuer=CUSTOMERS_DOT_ISSUER,
         log_level="WARNING",
+        webhook_allowed_hosts="127.0.0.1,localhost",
     )
 
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # Flowglad
     flowglad_api_keys: str | None = Field(default=None, description="Comma-separated sk_test_/sk_live_ keys.")
 
+    # Notifications
+    webhook_allowed_hosts: str | None = Field(
+        default=None, description="Comma-separated hosts webhooks may be delivered to; unset = any host."
+    )
+
     @field_validator("var_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
