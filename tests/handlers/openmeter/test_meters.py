@@ -184,3 +184,23 @@ def test_update_group_by_rederives_usage(om):
     om.update_meter(meter_id_or_slug="tokens", body={"groupBy": {"model": "$.model"}})
     rows = om.query_meter(meter_id_or_slug="tokens", group_by=["model"]).data
     assert sorted((r.group_by["model"], r.value) for r in rows) == [("a", 1), ("b", 2)]
+
+
+def test_the_official_openmeter_sdk_creates_meters_ingests_and_queries(clean_server):
+    from openmeter import Client
+
+    with Client(endpoint=clean_server.url, token=OPENMETER_KEY) as client:
+        created = client.meters.create({"slug": "sdk_tokens", "aggregation": "SUM", "eventType": "prompt",
+                                        "valueProperty": "$.tokens", "groupBy": {"model": "$.model"}})  # fmt: skip
+        assert created.slug == "sdk_tokens"
+        assert [m.slug for m in client.meters.list()] == ["sdk_tokens"]
+        client.events.ingest_event(ev(1, T0, subject="sdk", tokens=2, model="a"))
+        client.events.ingest_events([ev(2, T0 + dt.timedelta(hours=1), subject="sdk", tokens="0.5", model="b"),
+                                     ev(3, T0, subject="other", tokens=4, model="a")])  # fmt: skip
+        result = client.meters.query_json("sdk_tokens", subject=["sdk"], window_size="HOUR",
+                                          from_parameter=T0, to=T0 + dt.timedelta(days=1))  # fmt: skip
+        assert [(row.subject, Decimal(str(row.value))) for row in result.data] == [("sdk", Decimal(2)), ("sdk", Decimal("0.5"))]
+        assert client.meters.list_subjects("sdk_tokens") == ["other", "sdk"]
+        assert sorted(e.event.id for e in client.events.list(from_parameter=T0 - dt.timedelta(days=1))) == ["ev-1", "ev-2", "ev-3"]
+        client.meters.delete("sdk_tokens")
+        assert client.meters.list() == []
