@@ -113,11 +113,12 @@ def member_out(ctx: RequestContext, member: Member) -> dict:
     ))  # fmt: skip
 
 
-def project_out(ctx: RequestContext, project: Project) -> dict:
+def project_out(ctx: RequestContext, project: Project, namespace_names: list[str] | None = None) -> dict:
+    """`namespace_names`: the names from the root namespace down to the project's (for `name_with_namespace`)."""
     base = base_url(ctx)
     host = base.split("://", 1)[-1].split("/")[0].split(":")[0]
     return dump(models.Project(
-        id=project.id, description=project.description, name=project.name, name_with_namespace=project.name_with_namespace,
+        id=project.id, description=project.description, name=project.name, name_with_namespace=" / ".join([*(namespace_names or [project.namespace.name]), project.name]),
         path=project.path, path_with_namespace=project.full_path, created_at=project.created_at,
         default_branch=project.default_branch, visibility=project.visibility, web_url=f"{base}/{project.full_path}",
         ssh_url_to_repo=f"git@{host}:{project.full_path}.git", http_url_to_repo=f"{base}/{project.full_path}.git",

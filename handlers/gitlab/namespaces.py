@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.gitlab.namespaces import NamespaceService
+from domain.gitlab.subscriptions import SubscriptionsService
 from generated.gitlab import models
 from handlers.gitlab._rest import dump, namespace_basic, require_admin
 from tollgate.context import RequestContext
@@ -15,4 +16,8 @@ def get_namespace(ctx: RequestContext, *, id_: str) -> dict:
     fields = namespace_basic(ctx, namespace).model_dump()
     if namespace.is_group:
         fields["members_count_with_descendants"] = service.members_count_with_descendants(namespace)
+    # GitLab.com's namespace entity carries the billing fields an administrator sees.
+    billing = SubscriptionsService(ctx.session).namespace_view(namespace, basic={}, now=ctx.now)
+    for key in ("billable_members_count", "plan", "trial_ends_on", "trial"):
+        fields[key] = billing[key]
     return dump(models.Namespace(**fields))

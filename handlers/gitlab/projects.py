@@ -25,12 +25,17 @@ def create_project(ctx: RequestContext, *, body: dict) -> dict:
         visibility=body.get("visibility", "private"), description=body.get("description", ""),
         default_branch=body.get("default_branch", "main"), creator_id=creator, now=ctx.now,
     )  # fmt: skip
-    return project_out(ctx, project)
+    return _project(ctx, project)
+
+
+def _project(ctx: RequestContext, project) -> dict:
+    chain = NamespaceService(ctx.session).repository.ancestors(project.namespace)
+    return project_out(ctx, project, [namespace.name for namespace in reversed(chain)])
 
 
 def get_project(ctx: RequestContext, *, id_: str) -> dict:
     require_admin(ctx)
-    return project_out(ctx, ProjectService(ctx.session).get(id_))
+    return _project(ctx, ProjectService(ctx.session).get(id_))
 
 
 def list_project_members(ctx: RequestContext, *, id_: str, page: int = 1, per_page: int = 20) -> Reply:

@@ -21,6 +21,10 @@ def _authorize(ctx: RequestContext) -> None:
     """CustomersDot's JWT (ruling 14), or an admin personal access token in admin mode (ruling 15)."""
     if ctx.principal_for("CustomersDotJwt") is not None:
         return
+    if ctx.headers.get("X-Customers-Dot-Internal-Token"):
+        # A JWT header, when present, is the only credential GitLab evaluates: a bad one is a 401
+        # even beside a valid admin token.
+        raise UnauthorizedError(body={"message": "401 Unauthorized"})
     principal = ctx.principal_for("PersonalAccessToken")
     if principal is None:
         raise UnauthorizedError(body={"message": "401 Unauthorized"})

@@ -18,6 +18,7 @@ def test_get_namespace_by_id_and_path(python_gitlab, gitlab_admin_client):
     assert by_path.web_url.endswith("/groups/top/sub")
     top_ns = gitlab_admin_client.get_namespace(id=str(top.id))
     assert top_ns.members_count_with_descendants == 2  # root (creator of both) and alice
+    assert (top_ns.billable_members_count, top_ns.plan, top_ns.trial, top_ns.trial_ends_on) == (2, "free", False, None)
     user_ns = python_gitlab.namespaces.get("alice")
     assert (user_ns.kind, user_ns.name, user_ns.web_url.endswith("/alice")) == ("user", "Alice", True)
     with pytest.raises(NotFoundError) as error:

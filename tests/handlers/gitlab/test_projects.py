@@ -13,6 +13,10 @@ def test_projects_in_groups_and_user_namespaces(python_gitlab, gitlab_admin_clie
     got = gitlab_admin_client.get_project(id="team/my-app")
     assert (got.id, got.path, got.path_with_namespace, got.visibility, got.namespace.kind) == (project.id, "my-app", "team/my-app", "public", "group")
     assert got.http_url_to_repo.endswith("/team/my-app.git")
+    assert got.name_with_namespace == "Team / My App"
+    sub = python_gitlab.groups.create({"name": "Sub", "path": "sub", "parent_id": group.id})
+    nested = gitlab_admin_client.create_project(body={"name": "Deep", "namespace_id": sub.id})
+    assert (nested.name_with_namespace, nested.path_with_namespace) == ("Team / Sub / Deep", "team/sub/deep")
     assert python_gitlab.projects.get("team/my-app").id == project.id
     # without namespace_id: the caller's own namespace; path only: the name follows it
     personal = gitlab_admin_client.create_project(body={"path": "dotfiles"})

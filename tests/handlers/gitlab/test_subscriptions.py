@@ -64,6 +64,10 @@ def test_auth_jwt_admin_token_and_refusals(python_gitlab, clean_server, cdot, gi
         with GitLabClient(clean_server.url, headers=headers, retry=NO_RETRY) as client, pytest.raises(UnauthorizedError) as error:
             client.get_gitlab_subscription(id="team")
         assert error.value.body == {"message": "401 Unauthorized"}
+    # a JWT header is the only credential evaluated when present: a bad one is refused beside a valid admin token
+    with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token(aud="x"), "PRIVATE-TOKEN": "test-root-token"},
+                      retry=NO_RETRY) as client, pytest.raises(UnauthorizedError):  # fmt: skip
+        client.get_gitlab_subscription(id="team")
     alice = python_gitlab.users.create({"email": "alice@example.com", "username": "alice", "name": "Alice"})
     token = alice.personal_access_tokens.create({"name": "t", "scopes": ["api"]}).token
     with GitLabClient(clean_server.url, headers={"PRIVATE-TOKEN": token}, retry=NO_RETRY) as client, pytest.raises(ForbiddenError) as error:
