@@ -228,3 +228,48 @@ class EntitlementRepository:
         row = UsageResetRow(**{name: getattr(reset, name) for name in _RESET_FIELDS})
         self.session.add(row)
         self.session.flush()
+
+
+class MinuteUsageRepository:
+    """Per-minute usage totals read from the metering store (`om_meter_events`), for the usage cache.
+
+    Reads another module's table, never writes it: the metering store stays the one source of usage.
+    """
+
+    def __init__(self, session: Session):
+        from storage.events import MeterEventRow
+
+        self.session = session
+        self.rows = MeterEventRow
+        self.dialect = session.get_bind().dialect.name
+
+    def max_seq(self, meter_id: str) -> int:
+        return self.session.scalar(select(func.max(self.rows.seq)).where(self.rows.meter_id == meter_id)) or 0
+
+    def quiescent(self) -> bool:
+        """Whether nothing can still commit a usage row below the last one seen.
+
+        SQLite serialises writers, so sequence order is commit order; a writing session is never
+        quiescent (its own rows might roll back). On PostgreSQL: this transaction wrote nothing and no
+        other transaction is in flight.
+        """
+        connection = self.session.connection()
+        if self.dialect == "sqlite":
+            return connection.get_execution_options().get("sqlite_begin") != "IMMEDIATE"
+        return bool(self.session.scalar(text(
+            "SELECT pg_current_xact_id_if_assigned() IS NULL AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()))"
+        )))  # fmt: skip
+
+    def minute_totals(self, meter_id: str, subjects: tuple[str, ...], *, after_seq: int, upto_seq: int,
+                      count: bool) -> list[tuple[int, Decimal]]:  # fmt: skip
+        from storage.types import exact_sum
+
+        r = self.rows
+        minute = (r.time - r.time % 60).label("minute")
+        measure = func.count() if count else exact_sum(r.value)
+        query = (
+            select(minute, measure)
+            .where(r.meter_id == meter_id, r.subject.in_(subjects), r.seq > after_seq, r.seq <= upto_seq)
+            .group_by(minute)
+        )
+        return [(int(m), Decimal(v)) for m, v in self.session.execute(query) if v is not None]

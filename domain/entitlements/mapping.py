@@ -100,7 +100,15 @@ class MeteringUsage:
         else:
             inner = _AdvancedFilterUsage(self.session, feature.meter_slug, list(customer.usage_subjects), feature.meter_group_by_filters)
             filters = tuple(sorted(feature.meter_group_by_filters.items()))
-        return MinuteBucketedUsage(inner, filters)
+        bucketed = MinuteBucketedUsage(inner, filters)
+        aggregation = getattr(inner.meter.aggregation, "value", inner.meter.aggregation)
+        if filters or aggregation not in ("SUM", "COUNT"):
+            return bucketed
+        from domain.entitlements.usage_cache import CachedMinuteUsage
+        from storage.entitlements import MinuteUsageRepository
+
+        database_key = self.session.get_bind().url.render_as_string(hide_password=True)
+        return CachedMinuteUsage(MinuteUsageRepository(self.session), inner.meter, inner.subject_keys, database_key, bucketed)
 
 
 class MinuteBucketedUsage:

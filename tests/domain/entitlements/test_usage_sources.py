@@ -44,3 +44,47 @@ def test_minute_buckets_answer_like_the_meter(backend, aggregation):
         odd = [T0 + dt.timedelta(seconds=30), T0 + dt.timedelta(hours=5, seconds=7)]
         assert list(source.usage_between(odd)) == list(reference.usage_between(odd))
         assert sum(source.usage_between(boundaries)) > 0
+
+
+@pytest.mark.parametrize("aggregation", ["SUM", "COUNT"])
+def test_the_minute_cache_follows_new_and_backdated_usage(backend, aggregation):
+    from domain.entitlements import usage_cache
+    from domain.entitlements.usage_cache import CachedMinuteUsage
+
+    truncate_all(backend.database)
+    usage_cache.clear()
+    rng = random.Random(11)
+    base = int(T0.timestamp())
+
+    def events(first: int, n: int, span: int):
+        return [(first + i, Event(id=str(first + i), source="t", type="m", subject=rng.choice(["a", "b", "z"]),
+                                  time=base + rng.randrange(span), data={"v": str(rng.randrange(1, 99))}))
+                for i in range(n)]  # fmt: skip
+
+    with backend.database.session(write=True) as session:
+        meter = MeterService(session).create(MeterInput(slug="m", aggregation=Aggregation(aggregation), event_type="m",
+                                                        value_property="$.v" if aggregation == "SUM" else None), now=T0)  # fmt: skip
+        UsageRepository(session).apply(meter, events(1, 2000, 86400))
+        FeatureService(session).create(FeatureCreate(key="f", name="f", meter_slug="m"), now=T0)
+    boundaries = sorted({T0 + dt.timedelta(minutes=rng.randrange(1500)) for _ in range(30)})
+    customer = CustomerRef(id="c", key="a", subject_keys=("b",))
+
+    def compare() -> None:
+        with backend.database.session(write=False) as session:
+            source = MeteringUsage(session).source(FeatureService(session).get("f"), customer)
+            assert isinstance(source, CachedMinuteUsage)
+            reference = MeterUsageSource(session, "m", ["a", "b"], {})
+            assert list(source.usage_between(boundaries)) == list(reference.usage_between(boundaries))
+
+    compare()
+    compare()  # served from the cache
+    with backend.database.session(write=True) as session:
+        # New rows, some backdated before every boundary, some inside the windows.
+        UsageRepository(session).apply(MeterService(session).get("m"), events(5000, 300, 86400))
+    compare()
+    with backend.database.session(write=True) as session:
+        rolled_back = MeteringUsage(session).source(FeatureService(session).get("f"), customer)
+        UsageRepository(session).apply(MeterService(session).get("m"), events(9000, 50, 86400))
+        rolled_back.usage_between(boundaries)  # a writing session never stores what it sees
+        session.rollback()
+    compare()
