@@ -215,10 +215,31 @@ class GitlabEntityRepository:
         return {"id": row.id, "user_id": row.user_id, "name": row.name, "scopes": list(row.scopes or []),
                 "expires_at": row.expires_at, "revoked": row.revoked, "created_at": row.created_at}  # fmt: skip
 
-    def tokens(self, user_id: int) -> list[dict]:
-        rows = self.session.scalars(select(PersonalAccessTokenRow).where(PersonalAccessTokenRow.user_id == user_id)
-                                    .order_by(PersonalAccessTokenRow.id))  # fmt: skip
-        return [self._token(row) for row in rows]
+    def tokens(self, user_id: int | None) -> list[dict]:
+        query = select(PersonalAccessTokenRow).order_by(PersonalAccessTokenRow.id)
+        if user_id is not None:
+            query = query.where(PersonalAccessTokenRow.user_id == user_id)
+        return [self._token(row) for row in self.session.scalars(query)]
+
+    def token(self, token_id: int) -> dict | None:
+        row = self.session.get(PersonalAccessTokenRow, token_id)
+        return self._token(row) if row else None
+
+    def revoke_token(self, token_id: int) -> None:
+        row = self.session.get(PersonalAccessTokenRow, token_id)
+        if row is not None:
+            row.revoked = True
+            self.session.flush()
+
+    def rename_user_namespace(self, user_id: int, username: str, *, now: dt.datetime) -> None:
+        """A user's namespace follows its username; so do the full paths of its projects."""
+        row = self.session.scalars(select(NamespaceRow).where(NamespaceRow.owner_id == user_id, NamespaceRow.kind == "user")).first()
+        if row is None:
+            return
+        row.path, row.full_path, row.full_path_lower, row.updated_at = username, username, username.lower(), now
+        for project in self.session.scalars(select(ProjectRow).where(ProjectRow.namespace_id == row.id)):
+            project.full_path_lower = f"{username}/{project.path}".lower()
+        self.session.flush()
 
     # --- SSH keys ------------------------------------------------------------------------------
     def add_key(self, key: SshKey) -> SshKey:

@@ -118,8 +118,20 @@ class UserService:
         return namespace
 
     def update(self, user_id: int, *, now: dt.datetime, **changes) -> User:
-        self.get(user_id)
-        return self.repository.update_user(user_id, now=now, **changes)
+        """Changes name, email, username (the namespace follows), admin or bot; taken values are 409s."""
+        user = self.get(user_id)
+        email = changes.get("email")
+        if email is not None and email.lower() != user.email.lower() and self.repository.user_by_email(email) is not None:
+            raise ConflictError("Email has already been taken", body={"message": "Email has already been taken"})
+        username = changes.get("username")
+        if username is not None and username.lower() != user.username.lower() and (
+            self.repository.user_by_username(username) is not None or self.repository.full_path_taken(username)
+        ):
+            raise ConflictError("Username has already been taken", body={"message": "Username has already been taken"})
+        updated = self.repository.update_user(user_id, now=now, **changes)
+        if username is not None and username != user.username:
+            self.repository.rename_user_namespace(user_id, username, now=now)
+        return updated
 
     def block(self, user_id: int, *, now: dt.datetime) -> bool:
         user = self.get(user_id)
@@ -199,9 +211,27 @@ class UserService:
                                             scopes=list(dict.fromkeys(scopes)), expires_at=expires_at, now=now)  # fmt: skip
         return {**created, "token": token}
 
-    def tokens(self, user_id: int) -> list[dict]:
-        self.get(user_id)
+    def tokens(self, user_id: int | None) -> list[dict]:
+        """Every token (of one user when `user_id` is given), revoked ones included, oldest first."""
         return self.repository.tokens(user_id)
+
+    def revoke_token(self, token_id: int) -> None:
+        token = self.repository.token(token_id)
+        if token is None or token["revoked"]:
+            raise NotFoundError(f"token {token_id} not found", resource="Personal Access Token")
+        self.repository.revoke_token(token_id)
+
+    def key_by_id(self, key_id: int) -> SshKey:
+        key = self.repository.key(key_id)
+        if key is None:
+            raise NotFoundError(f"key {key_id} not found", body={"message": "404 Not found"})
+        return key
+
+    def key_by_fingerprint(self, fingerprint: str) -> SshKey:
+        key = self.repository.key_by_fingerprint(fingerprint)
+        if key is None:
+            raise NotFoundError("key not found", resource="Key")
+        return key
 
 
 __all__ = ["UserService", "ParsedKey", "model_error", "DomainError"]

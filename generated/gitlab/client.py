@@ -602,6 +602,20 @@ class GitLabClient(runtime.BaseClient):
             responses={200: models.User},
         )
 
+    def modify_user(self, *, id: int, body: dict[str, Any]) -> models.User:
+        """Modify a user
+
+        Changes the sent attributes; a new username moves the user's namespace (and its projects' paths) with it. `bot` is the Tollgate extension of `createUser`. A taken email or username answers 409. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'modifyUser',
+            'PUT',
+            f'/users/{runtime.quote_path(id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.User},
+        )
+
     def block_user(self, *, id: int) -> bool:
         """Block a user
 
@@ -690,6 +704,58 @@ class GitLabClient(runtime.BaseClient):
             'deleteUserKey',
             'DELETE',
             f'/users/{runtime.quote_path(id)}/keys/{runtime.quote_path(key_id)}',
+            responses={204: None},
+        )
+
+    def get_key(self, *, id: int) -> models.SshKeyWithUser:
+        """Get an SSH key and its user
+
+        An SSH key by id, with its user; unknown: `{"message": "404 Not found"}`. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getKey',
+            'GET',
+            f'/keys/{runtime.quote_path(id)}',
+            responses={200: models.SshKeyWithUser},
+        )
+
+    def get_key_by_fingerprint(self, *, fingerprint: str) -> models.SshKeyWithUser:
+        """Find an SSH key by fingerprint
+
+        The SSH key with this fingerprint (MD5 `aa:bb:...` or `SHA256:...`), with its user; none: `404 Key Not Found`. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'getKeyByFingerprint',
+            'GET',
+            '/keys',
+            query=[
+                QueryParam('fingerprint', fingerprint, style='form', explode=True, json_content=False),
+            ],
+            responses={200: models.SshKeyWithUser},
+        )
+
+    def list_personal_access_tokens(self, *, user_id: int | None = None, page: int | None = None, per_page: int | None = None) -> list[models.PersonalAccessToken]:
+        """List personal access tokens
+
+        Personal access tokens (never their values), revoked ones included, oldest first; `user_id` narrows to one user. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listPersonalAccessTokens',
+            'GET',
+            '/personal_access_tokens',
+            query=[
+                QueryParam('user_id', user_id, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.PersonalAccessToken]},
+        )
+
+    def revoke_personal_access_token(self, *, id: int) -> None:
+        """Revoke a personal access token
+
+        Revokes the token: it stops authenticating at once. Unknown or already revoked: `404 Personal Access Token Not Found`. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'revokePersonalAccessToken',
+            'DELETE',
+            f'/personal_access_tokens/{runtime.quote_path(id)}',
             responses={204: None},
         )
 

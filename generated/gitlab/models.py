@@ -44,6 +44,13 @@ class SshKey(ApiModel):
     usage_type: str
 
 
+class SshKeyWithUser(SshKey):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    user: User
+
+
 class PersonalAccessToken(ApiModel):
     model_config = ConfigDict(
         populate_by_name=True,

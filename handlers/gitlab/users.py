@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from domain.gitlab.users import UserService
 from generated.gitlab import models
 from handlers.gitlab._rest import dump, paginated, parse_date, parse_datetime, require_admin, user_out
@@ -40,6 +42,13 @@ def get_user(ctx: RequestContext, *, id_: int) -> dict:
     require_admin(ctx)
     service = UserService(ctx.session)
     return _user(ctx, service, service.get(id_))
+
+
+def modify_user(ctx: RequestContext, *, id_: int, body: dict) -> dict:
+    require_admin(ctx)
+    service = UserService(ctx.session)
+    changes = {key: body[key] for key in ("email", "username", "name", "admin", "bot") if key in body}
+    return _user(ctx, service, service.update(id_, now=ctx.now, **changes))
 
 
 def block_user(ctx: RequestContext, *, id_: int) -> bool:
@@ -94,3 +103,38 @@ def create_user_personal_access_token(ctx: RequestContext, *, id_: int, body: di
         id=token["id"], name=token["name"], revoked=token["revoked"], created_at=token["created_at"], scopes=token["scopes"],
         user_id=token["user_id"], last_used_at=None, active=True, expires_at=token["expires_at"], token=token["token"],
     ))  # fmt: skip
+
+
+def _key_with_user(ctx: RequestContext, service: UserService, key) -> dict:
+    return {**_key(key), "user": _user(ctx, service, service.get(key.user_id))}
+
+
+def get_key(ctx: RequestContext, *, id_: int) -> dict:
+    require_admin(ctx)
+    service = UserService(ctx.session)
+    return _key_with_user(ctx, service, service.key_by_id(id_))
+
+
+def get_key_by_fingerprint(ctx: RequestContext, *, fingerprint: str) -> dict:
+    require_admin(ctx)
+    service = UserService(ctx.session)
+    return _key_with_user(ctx, service, service.key_by_fingerprint(fingerprint))
+
+
+def _token_out(token: dict, ctx_today: dt.date) -> dict:
+    return dump(models.PersonalAccessToken(
+        id=token["id"], name=token["name"], revoked=token["revoked"], created_at=token["created_at"], scopes=token["scopes"],
+        user_id=token["user_id"], last_used_at=None, expires_at=token["expires_at"],
+        active=not token["revoked"] and (token["expires_at"] is None or token["expires_at"] > ctx_today),
+    ))  # fmt: skip
+
+
+def list_personal_access_tokens(ctx: RequestContext, *, user_id: int | None = None, page: int = 1, per_page: int = 20) -> Reply:
+    require_admin(ctx)
+    tokens = [_token_out(token, ctx.now.date()) for token in UserService(ctx.session).tokens(user_id)]
+    return paginated(ctx, tokens, path="/personal_access_tokens", page=page, per_page=per_page)
+
+
+def revoke_personal_access_token(ctx: RequestContext, *, id_: int) -> None:
+    require_admin(ctx)
+    UserService(ctx.session).revoke_token(id_)

@@ -111,3 +111,53 @@ def test_no_token_is_401(clean_server):
     assert error.value.body == {"message": "401 Unauthorized"}
     with pytest.raises(gitlab.exceptions.GitlabAuthenticationError):
         gitlab.Gitlab(clean_server.url, private_token="wrong").users.list()
+
+
+def test_modify_user_and_rename_moves_the_namespace(python_gitlab, gitlab_admin_client):
+    alice = _alice(python_gitlab)
+    project = python_gitlab.projects.create({"name": "Dots", "namespace_id": gitlab_admin_client.get_namespace(id="alice").id})
+    alice.name, alice.username = "Alice B.", "alice-b"
+    alice.save()  # python-gitlab PUTs the changed attributes
+    got = gitlab_admin_client.get_user(id=alice.id)
+    assert (got.name, got.username, got.is_admin) == ("Alice B.", "alice-b", False)
+    assert gitlab_admin_client.get_project(id="alice-b/dots").id == project.id
+    assert gitlab_admin_client.modify_user(id=alice.id, body={"admin": True}).is_admin is True
+    python_gitlab.users.create({"email": "bob@example.com", "username": "bob", "name": "Bob"})
+    with pytest.raises(ConflictError) as error:
+        gitlab_admin_client.modify_user(id=alice.id, body={"username": "BOB"})
+    assert error.value.body == {"message": "Username has already been taken"}
+    with pytest.raises(NotFoundError):
+        gitlab_admin_client.modify_user(id=999, body={"name": "x"})
+
+
+def test_keys_by_id_and_fingerprint(python_gitlab, gitlab_admin_client):
+    alice = _alice(python_gitlab)
+    key = alice.keys.create({"title": "laptop", "key": ED25519})
+    by_id = gitlab_admin_client.get_key(id=key.id)
+    assert (by_id.title, by_id.user.username) == ("laptop", "alice")
+    by_sha = gitlab_admin_client.get_key_by_fingerprint(fingerprint="SHA256:ZkAslGjFiUHdGf/WUL8rQvkib4PTvQatUV0OUQSncCA")
+    by_md5 = python_gitlab.keys.get(fingerprint="0f:a2:0a:d7:38:3e:65:45:08:6b:63:84:1c:ff:dc:ba")
+    assert by_sha.id == by_md5.id == key.id
+    with pytest.raises(NotFoundError) as error:
+        gitlab_admin_client.get_key(id=key.id + 100)
+    assert error.value.body == {"message": "404 Not found"}
+    with pytest.raises(NotFoundError) as error:
+        gitlab_admin_client.get_key_by_fingerprint(fingerprint="SHA256:nothing")
+    assert error.value.body == {"message": "404 Key Not Found"}
+
+
+def test_list_and_revoke_personal_access_tokens(python_gitlab, gitlab_admin_client, clean_server):
+    alice = _alice(python_gitlab)
+    token = gitlab_admin_client.create_user_personal_access_token(id=alice.id, body={"name": "ci", "scopes": ["read_api"]})
+    listed = gitlab_admin_client.list_personal_access_tokens(user_id=alice.id)
+    assert [(t.name, t.scopes, t.active, t.revoked) for t in listed] == [("ci", ["read_api"], True, False)]
+    assert listed[0].token is None  # never shown again
+    assert {t.name for t in python_gitlab.personal_access_tokens.list(get_all=True)} == {"ci", "TOLLGATE_GITLAB_ROOT_TOKEN"}
+    gitlab_admin_client.revoke_personal_access_token(id=token.id)
+    assert gitlab_admin_client.list_personal_access_tokens(user_id=alice.id)[0].revoked is True
+    with GitLabClient(clean_server.url, headers={"PRIVATE-TOKEN": token.token}, retry=NO_RETRY) as revoked:
+        with pytest.raises(UnauthorizedError):
+            revoked.list_users()
+    with pytest.raises(NotFoundError) as error:
+        gitlab_admin_client.revoke_personal_access_token(id=token.id)
+    assert error.value.body == {"message": "404 Personal Access Token Not Found"}
