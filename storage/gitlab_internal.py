@@ -325,10 +325,13 @@ class GitlabInternalRepository:
 
     # --- protected branches ---
     def protected_branches(self, project_id: int) -> list[ProtectedBranchRecord]:
-        rows = self.session.scalars(
-            select(ProtectedBranchRow).where(ProtectedBranchRow.project_id == project_id).order_by(ProtectedBranchRow.id)
-        )
-        return [_protected(row) for row in rows]
+        # Plain rows, not ORM objects: `/internal/allowed` reads every rule of the project on each call.
+        table = ProtectedBranchRow.__table__
+        rows = self.session.execute(
+            select(table.c.id, table.c.project_id, table.c.name, table.c.push_access_levels, table.c.merge_access_levels,
+                   table.c.allow_force_push).where(table.c.project_id == project_id).order_by(table.c.id)
+        )  # fmt: skip
+        return [ProtectedBranchRecord(row[0], row[1], row[2], tuple(row[3]), tuple(row[4]), row[5]) for row in rows]
 
     def protected_branch(self, project_id: int, name: str) -> ProtectedBranchRecord | None:
         row = self.session.scalars(select(ProtectedBranchRow).where(
