@@ -153,3 +153,15 @@ def test_refuses_without_the_secret(clean_server):
     with GitLabClient(clean_server.url, retry=NO_RETRY) as client, pytest.raises(UnauthorizedError) as error:
         allowed(client, project="acme/wget2", action="git-upload-pack")
     assert error.value.body == {"message": "401 Unauthorized"}
+
+
+def test_keys_expiring_soon_get_a_console_message(gitlab_internal, world):
+    import datetime as dt
+
+    from tests.handlers.gitlab.internal_support import ssh_key
+
+    line, _, _ = ssh_key()
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    key = world["dev"].keys.create({"title": "short-lived", "key": line, "expires_at": soon})
+    answer = allowed(gitlab_internal, key_id=key.id, project="acme/wget2", action="git-upload-pack")
+    assert answer.gl_console_messages == ["INFO: Your SSH key is expiring soon. Please generate a new key."]
