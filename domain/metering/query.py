@@ -100,10 +100,16 @@ def validate_filter(value: Any, where: str, depth: int = 0) -> dict:
 
 def _local_starts(first: int, last: int, window_size: str, tz: ZoneInfo) -> list[int]:
     """Epoch seconds of every local midnight / first-of-month from the window holding `first` past `last`."""
-    local = from_epoch(first).astimezone(tz)
+    try:
+        local = from_epoch(first).astimezone(tz)
+    except (OverflowError, ValueError):
+        raise ValidationError("the events of this query lie outside the supported calendar range") from None
     day = local.date() if window_size == "DAY" else local.date().replace(day=1)
     starts: list[int] = []
     while True:
+        if day.year >= 9999 and day.month == 12 and (window_size == "MONTH" or day.day == 31):
+            starts.append(epoch_seconds(dt.datetime.max.replace(tzinfo=dt.timezone.utc)))
+            return starts
         start = epoch_seconds(dt.datetime(day.year, day.month, day.day, tzinfo=tz))
         starts.append(start)
         if start > last:
@@ -190,10 +196,7 @@ class QueryService:
             offset = int(at.utcoffset().total_seconds()) % length
             spec = _with(spec, windows=Windows(length=length, offset=offset))
         elif query.window_size in ("DAY", "MONTH"):
-            if lo is not None and hi is not None and hi - lo <= 366 * 86400 * 20:
-                span: tuple[int, int] | None = (lo, hi - 1)
-            else:
-                span = self.usage.time_range(meter, lo=lo, hi=hi)
+            span = self.usage.time_range(meter, lo=lo, hi=hi)  # windows only where there is data
             if span is None:
                 return self._result(meter, query, [], group_keys, by_subject, by_customer, tz, None)
             starts = _local_starts(span[0], span[1], query.window_size, tz)
@@ -216,13 +219,17 @@ class QueryService:
         def local(seconds: int) -> dt.datetime:
             value = instants.get(seconds)
             if value is None:
-                value = instants[seconds] = from_epoch(seconds).astimezone(tz)
+                try:
+                    value = from_epoch(seconds).astimezone(tz)
+                except (OverflowError, ValueError):  # a window at the very end of the calendar
+                    value = dt.datetime.max.replace(tzinfo=dt.timezone.utc) if seconds > 0 else dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+                instants[seconds] = value
             return value
 
         for row in rows:
             if query.window_size is None:
-                start = query.from_ if query.from_ is not None else from_epoch(row.first_time - row.first_time % 60)
-                end = query.to if query.to is not None else from_epoch(row.last_time - row.last_time % 60 + 60)
+                start = query.from_ if query.from_ is not None else local(row.first_time - row.first_time % 60)
+                end = query.to if query.to is not None else local(row.last_time - row.last_time % 60 + 60)
             elif ranges is not None:
                 lo, hi = ranges[row.window]
                 start, end = local(lo), local(hi)

@@ -91,11 +91,23 @@ def delete_meter(ctx: RequestContext, *, meter_id_or_slug: str) -> None:
 # --- queries -----------------------------------------------------------------------------------
 
 
-def _row(row) -> dict[str, Any]:
+def _rfc3339(value: dt.datetime) -> str:
+    """RFC 3339 as OpenMeter writes it: `Z` for UTC, fractional seconds only when non-zero."""
+    text = value.isoformat()
+    if value.microsecond:
+        head, _, tail = text.partition(".")
+        text = f"{head}.{tail[:6].rstrip('0')}{tail[6:]}"
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _row(row, stamps: dict[dt.datetime, str]) -> dict[str, Any]:
+    # Many rows share a window: each distinct instant is formatted once.
+    start = stamps.get(row.window_start) or stamps.setdefault(row.window_start, _rfc3339(row.window_start))
+    end = stamps.get(row.window_end) or stamps.setdefault(row.window_end, _rfc3339(row.window_end))
     data: dict[str, Any] = {
         "value": row.value,
-        "windowStart": row.window_start,
-        "windowEnd": row.window_end,
+        "windowStart": start,
+        "windowEnd": end,
         "subject": row.subject,
         "groupBy": dict(row.group_by),
     }
@@ -112,7 +124,8 @@ def _result(result: QueryResult, from_raw: Any, to_raw: Any) -> dict[str, Any]:
         body["to"] = result.query.to
     if result.query.window_size is not None:
         body["windowSize"] = result.query.window_size
-    body["data"] = [_row(row) for row in result.rows]
+    stamps: dict[dt.datetime, str] = {}
+    body["data"] = [_row(row, stamps) for row in result.rows]
     return body
 
 
