@@ -14,14 +14,14 @@ from domain.gitlab.users import model_conflict, model_error
 if TYPE_CHECKING:  # pragma: no cover
     from sqlalchemy.orm import Session
 
-# GitLab's namespace path rule (simplified): letters, digits, `_`, `-`, `.`; no leading `-`,
-# no trailing `.`, not ending in `.git` or `.atom`.
-PATH_PATTERN = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.\-]*$")
+# GitLab's namespace path rule, as the served spec states it: letters, digits, `_`, `-`, `.`;
+# neither starting with `-` or `.` nor ending with `.`.
+PATH_PATTERN = re.compile(r"^[a-zA-Z0-9_]([a-zA-Z0-9_.\-]*[a-zA-Z0-9_\-])?$")
 
 
 def path_problem(path: str) -> str | None:
-    if not PATH_PATTERN.match(path) or path.endswith((".", ".git", ".atom")):
-        return "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"
+    if not PATH_PATTERN.match(path):
+        return "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-' or '.', or end in '.'"
     return None
 
 

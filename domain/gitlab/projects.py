@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def path_from_name(name: str) -> str:
     """GitLab's parameterize: lower case, runs of other characters become `-`."""
-    path = re.sub(r"[^a-z0-9_.]+", "-", name.strip().lower()).strip("-.")
+    path = re.sub(r"[^a-z0-9_]+", "-", name.strip().lower()).strip("-")
     return path or "project"
 
 

@@ -980,10 +980,10 @@ class GitLabClient(runtime.BaseClient):
             responses={204: None},
         )
 
-    def create_project(self, *, body: dict[str, Any]) -> models.Project:
+    def create_project(self, *, body: Any | dict[str, Any]) -> models.Project:
         """Create a project
 
-        Creates a project in `namespace_id` (a group or user namespace; default: the caller's own). `name` or `path` is needed: the one missing is derived from the other. A taken path answers 409; an unknown namespace 404. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        Creates a project in `namespace_id` (a group or user namespace; default: the caller's own). `name` or `path` is needed (400 otherwise): the one missing is derived from the other. A taken path answers 409; an unknown namespace 404. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
         return self._request(
             'createProject',
             'POST',
@@ -1126,7 +1126,7 @@ class GitLabClient(runtime.BaseClient):
     def update_upcoming_reconciliation(self, *, namespace_id: str, body: dict[str, Any]) -> int:
         """Update an upcoming reconciliation
 
-        Creates or updates the namespace's upcoming seat reconciliation; answers the JSON number `200`. The namespace is found by id or path, but a path then fails the integer check: 400 `{"error": "namespace_id is invalid"}`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        Creates or updates the namespace's upcoming seat reconciliation; answers the JSON number `200`. `namespace_id` must be numeric (400 `{"error": "namespace_id is invalid"}`). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
         return self._request(
             'updateUpcomingReconciliation',
             'PUT',

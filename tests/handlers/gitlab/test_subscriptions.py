@@ -209,6 +209,9 @@ def test_upcoming_reconciliations(cdot, team):
     with pytest.raises(NotFoundError) as error:
         cdot.delete_upcoming_reconciliation(namespace_id="999")
     assert error.value.body == {"message": "404 Namespace Not Found"}
+    with pytest.raises(BadRequestError) as error:
+        cdot.delete_upcoming_reconciliation(namespace_id="nowhere")
+    assert error.value.body == {"error": "namespace_id is invalid"}
 
 
 def test_users_and_billing_permissions(cdot, team):
