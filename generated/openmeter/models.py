@@ -1946,6 +1946,7 @@ class NotificationChannelWebhookCreateRequest(ApiModel):
         Field(
             description="Webhook URL where the notification is sent.",
             examples=["https://example.com/webhook"],
+            pattern="^https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(:(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?([/?#][!-~]*)?$",
             title="Webhook URL",
         ),
     ]
@@ -1963,7 +1964,7 @@ class NotificationChannelWebhookCreateRequest(ApiModel):
             alias="signingSecret",
             description="Signing secret used for webhook request validation on the receiving end.\n\nFormat: `base64` encoded random bytes optionally prefixed with `whsec_`. Recommended size: 24",
             examples=["whsec_S6g2HLnTwd9AhHwUIMFggVS9OfoPafN8"],
-            pattern="^(whsec_)?[a-zA-Z0-9+/=]{32,100}$",
+            pattern="^(whsec_)?(?:[A-Za-z0-9+/]{4}){8,24}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
             title="Signing Secret",
         ),
     ] = None
@@ -2046,6 +2047,7 @@ class NotificationRuleEntitlementResetCreateRequest(ApiModel):
         list[Channel],
         Field(
             description="List of notification channels the rule is applied to.",
+            max_length=5,
             min_length=1,
             title="Channels",
         ),
@@ -2094,6 +2096,7 @@ class NotificationRuleInvoiceCreatedCreateRequest(ApiModel):
         list[Channel],
         Field(
             description="List of notification channels the rule is applied to.",
+            max_length=5,
             min_length=1,
             title="Channels",
         ),
@@ -2134,6 +2137,7 @@ class NotificationRuleInvoiceUpdatedCreateRequest(ApiModel):
         list[Channel],
         Field(
             description="List of notification channels the rule is applied to.",
+            max_length=5,
             min_length=1,
             title="Channels",
         ),
@@ -2539,10 +2543,11 @@ class RateCardMeteredEntitlement(ApiModel):
         ),
     ] = False
     usage_period: Annotated[
-        timedelta | None,
+        str | None,
         Field(
             alias="usagePeriod",
             description="The interval of the metered entitlement.\nDefaults to the billing cadence of the rate card.",
+            pattern="^-?P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
             title="Usage Period",
         ),
     ] = None
@@ -5151,6 +5156,7 @@ class NotificationRuleBalanceThresholdValue(ApiModel):
         Field(
             description="Value of the threshold.",
             examples=[100],
+            ge=0,
             title="Threshold Value",
         ),
     ]
@@ -5499,21 +5505,21 @@ class PriceTier(ApiModel):
         ),
     ] = None
     flat_price: Annotated[
-        FlatPrice,
+        FlatPrice | dict[str, Any] | None,
         Field(
             alias="flatPrice",
             description="The flat price component of the tier.",
             title="Flat price component",
         ),
-    ]
+    ] = None
     unit_price: Annotated[
-        UnitPrice,
+        UnitPrice | dict[str, Any] | None,
         Field(
             alias="unitPrice",
             description="The unit price component of the tier.",
             title="Unit price component",
         ),
-    ]
+    ] = None
 
 
 class ProRatingConfig(ApiModel):
@@ -5603,21 +5609,22 @@ class RateCardFlatFee(ApiModel):
         ),
     ] = None
     billing_cadence: Annotated[
-        timedelta,
+        str | None,
         Field(
             alias="billingCadence",
             description="The billing cadence of the rate card.\nWhen null it means it is a one time fee.",
+            pattern="^-?P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
             title="Billing cadence",
         ),
-    ]
+    ] = None
     price: Annotated[
-        FlatPriceWithPaymentTerm,
+        FlatPriceWithPaymentTerm | dict[str, Any] | None,
         Field(
             description="The price of the rate card.\nWhen null, the feature or service is free.",
             examples=[{"type": "flat", "amount": "100", "paymentTerm": "in_arrears"}],
             title="Price",
         ),
-    ]
+    ] = None
     discounts: Annotated[
         Discounts | None,
         Field(
@@ -7642,6 +7649,7 @@ class NotificationRuleBalanceThresholdCreateRequest(ApiModel):
         list[Channel],
         Field(
             description="List of notification channels the rule is applied to.",
+            max_length=5,
             min_length=1,
             title="Channels",
         ),
@@ -10237,20 +10245,20 @@ class RateCardUsageBased(ApiModel):
         ),
     ] = None
     billing_cadence: Annotated[
-        timedelta,
+        str,
         Field(
             alias="billingCadence",
             description="The billing cadence of the rate card.",
+            pattern="^-?P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
             title="Billing cadence",
         ),
     ]
     price: Annotated[
-        FlatPriceWithPaymentTerm | UnitPriceWithCommitments | TieredPriceWithCommitments | DynamicPriceWithCommitments | PackagePriceWithCommitments,
+        FlatPriceWithPaymentTerm | UnitPriceWithCommitments | TieredPriceWithCommitments | DynamicPriceWithCommitments | PackagePriceWithCommitments | None,
         Field(
-            description="The price of the rate card.\nWhen null, the feature or service is free.",
-            discriminator="type",
+            description="The price of the rate card.\nWhen null, the feature or service is free."
         ),
-    ]
+    ] = None
     discounts: Annotated[
         Discounts | None,
         Field(
@@ -12343,11 +12351,14 @@ class PlanPhase(ApiModel):
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     duration: Annotated[
-        timedelta,
+        str | None,
         Field(
-            description="The duration of the phase.", examples=["P1Y"], title="Duration"
+            description="The duration of the phase.",
+            examples=["P1Y"],
+            pattern="^-?P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
+            title="Duration",
         ),
-    ]
+    ] = None
     rate_cards: Annotated[
         list[Annotated[RateCardFlatFee | RateCardUsageBased, Field(discriminator="type")]],
         Field(
@@ -12387,7 +12398,7 @@ class PlanReplaceUpdate(ApiModel):
         Alignment | None, Field(description="Alignment configuration for the plan.")
     ] = None
     billing_cadence: Annotated[
-        timedelta,
+        Literal["P1W", "P2W", "P4W", "P1M", "P3M", "P6M", "P12M", "P1Y"],
         Field(
             alias="billingCadence",
             description='The default billing cadence for subscriptions using this plan.\nDefines how often customers are billed using ISO8601 duration format.\nExamples: "P1M" (monthly), "P3M" (quarterly), "P1Y" (annually).',
@@ -13081,11 +13092,12 @@ class Plan(ApiModel):
         ),
     ]
     billing_cadence: Annotated[
-        timedelta,
+        str,
         Field(
             alias="billingCadence",
             description='The default billing cadence for subscriptions using this plan.\nDefines how often customers are billed using ISO8601 duration format.\nExamples: "P1M" (monthly), "P3M" (quarterly), "P1Y" (annually).',
             examples=["P1M"],
+            pattern="^-?P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$",
             title="Billing cadence",
         ),
     ]
@@ -13186,7 +13198,7 @@ class PlanCreate(ApiModel):
         ),
     ]
     billing_cadence: Annotated[
-        timedelta,
+        Literal["P1W", "P2W", "P4W", "P1M", "P3M", "P6M", "P12M", "P1Y"],
         Field(
             alias="billingCadence",
             description='The default billing cadence for subscriptions using this plan.\nDefines how often customers are billed using ISO8601 duration format.\nExamples: "P1M" (monthly), "P3M" (quarterly), "P1Y" (annually).',

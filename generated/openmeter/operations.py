@@ -985,7 +985,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createNotificationChannel',
@@ -997,7 +997,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getNotificationChannel',
@@ -1009,7 +1009,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateNotificationChannel',
@@ -1021,7 +1021,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteNotificationChannel',
@@ -1033,7 +1033,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listNotificationEvents',
@@ -1045,7 +1045,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getNotificationEvent',
@@ -1057,7 +1057,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='resendNotificationEvent',
@@ -1069,7 +1069,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(202,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listNotificationRules',
@@ -1081,7 +1081,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createNotificationRule',
@@ -1093,7 +1093,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getNotificationRule',
@@ -1105,7 +1105,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateNotificationRule',
@@ -1117,7 +1117,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteNotificationRule',
@@ -1129,7 +1129,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='testNotificationRule',
@@ -1141,7 +1141,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listPlans',
@@ -1153,7 +1153,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createPlan',
@@ -1165,7 +1165,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='nextPlan',
@@ -1177,7 +1177,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getPlan',
@@ -1189,7 +1189,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updatePlan',
@@ -1201,7 +1201,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deletePlan',
@@ -1213,7 +1213,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listPlanAddons',
@@ -1285,7 +1285,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='publishPlan',
@@ -1297,7 +1297,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='queryPortalMeter',

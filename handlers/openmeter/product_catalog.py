@@ -103,3 +103,125 @@ def query_feature_cost(ctx: RequestContext, *, feature_id: str, client_id: str |
     ]  # fmt: skip
     return models.FeatureCostQueryResult(from_=result.from_, to=result.to, window_size=result.window_size,
                                          currency=result.currency, data=rows)  # fmt: skip
+
+
+# --- plans, add-ons, plan<->add-on assignments (domain/catalog) ----------------------------------
+# Responses are built as JSON dicts: a rate card's `price` and `billingCadence` and a resource's
+# `validationErrors` are required but nullable, and a model dump would drop their nulls.
+
+
+def _catalog_query(*, include_deleted: Any = False, id_: list[str] | None = None, key: list[str] | None = None,
+                   key_version: Any = None, status: list[str] | None = None, currency: list[str] | None = None,
+                   page: int | None = None, page_size: int | None = None, order: str | None = None,
+                   order_by: str | None = None) -> Any:  # fmt: skip
+    from domain.catalog.model import ListQuery
+
+    versions: dict[str, list[int]] = {}
+    for name, values in (key_version or {}).items():
+        values = values if isinstance(values, list) else [values]
+        try:
+            versions[str(name)] = [int(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValidationError(f"keyVersion[{name}] must be a list of integers") from None
+    return ListQuery(
+        ids=list(id_) if id_ else None, keys=list(key) if key else None, key_versions=versions or None,
+        statuses=list(status) if status else None, currencies=list(currency) if currency else None,
+        include_deleted=bool(include_deleted), order_by=order_by or "id", descending=order == "DESC",
+        page=page or 1, page_size=page_size or 100,
+    )  # fmt: skip
+
+
+def _with_meta(data: dict[str, Any], *, description: str | None, metadata: Any) -> dict[str, Any]:
+    if description is not None:
+        data["description"] = description
+    if metadata is not None:
+        data["metadata"] = metadata
+    return data
+
+
+def _plan_to_api(plan: Any, now: Any) -> dict[str, Any]:
+    from domain.catalog.plans import plan_warnings
+
+    data = _with_meta({"id": plan.id, "key": plan.key, "version": plan.version, "name": plan.name},
+                      description=plan.description, metadata=plan.metadata)  # fmt: skip
+    data.update({"currency": plan.currency, "billingCadence": plan.billing_cadence, "proRatingConfig": plan.pro_rating})
+    if plan.effective_from is not None:
+        data["effectiveFrom"] = plan.effective_from
+    if plan.effective_to is not None:
+        data["effectiveTo"] = plan.effective_to
+    data.update({"status": plan.status(now), "phases": plan.phases,
+                 "validationErrors": [i.as_api() for i in plan_warnings(plan)],
+                 "createdAt": plan.created_at, "updatedAt": plan.updated_at})  # fmt: skip
+    if plan.deleted_at is not None:
+        data["deletedAt"] = plan.deleted_at
+    return data
+
+
+def _plan_input(body: dict[str, Any], model: Any) -> Any:
+    from domain.catalog.plans import PlanInput
+
+    decode(model, body)  # the model's own rules (discriminators, patterns) as a 400
+    pro_rating = body.get("proRatingConfig")
+    return PlanInput(
+        name=body["name"], billing_cadence=body["billingCadence"], phases=list(body["phases"]),
+        description=body.get("description"), metadata=body.get("metadata"),
+        pro_rating={"enabled": pro_rating["enabled"], "mode": pro_rating["mode"]} if pro_rating else None,
+        key=body.get("key", ""), currency=body.get("currency") or "USD",
+    )  # fmt: skip
+
+
+def list_plans(ctx: RequestContext, *, include_deleted: bool = False, id_: list[str] | None = None, key: list[str] | None = None,
+               key_version: Any = None, status: list[str] | None = None, currency: list[str] | None = None,
+               page: int | None = None, page_size: int | None = None, order: str | None = None,
+               order_by: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from domain.catalog.plans import PlanService
+
+    query = _catalog_query(include_deleted=include_deleted, id_=id_, key=key, key_version=key_version, status=status,
+                           currency=currency, page=page, page_size=page_size, order=order, order_by=order_by)  # fmt: skip
+    plans, total = PlanService(ctx.session).list(query, now=ctx.now)
+    return {"totalCount": total, "page": query.page, "pageSize": query.page_size,
+            "items": [_plan_to_api(plan, ctx.now) for plan in plans]}  # fmt: skip
+
+
+def create_plan(ctx: RequestContext, *, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    plan = PlanService(ctx.session).create(_plan_input(body, models.PlanCreate), now=ctx.now)
+    return _plan_to_api(plan, ctx.now)
+
+
+def get_plan(ctx: RequestContext, *, plan_id: str, include_latest: bool = False) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    return _plan_to_api(PlanService(ctx.session).get(plan_id, include_latest=bool(include_latest), now=ctx.now), ctx.now)
+
+
+def update_plan(ctx: RequestContext, *, plan_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    plan = PlanService(ctx.session).update(plan_id, _plan_input(body, models.PlanReplaceUpdate), now=ctx.now)
+    return _plan_to_api(plan, ctx.now)
+
+
+def delete_plan(ctx: RequestContext, *, plan_id: str) -> None:
+    from domain.catalog.plans import PlanService
+
+    PlanService(ctx.session).delete(plan_id, now=ctx.now)
+
+
+def archive_plan(ctx: RequestContext, *, plan_id: str) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    return _plan_to_api(PlanService(ctx.session).archive(plan_id, now=ctx.now), ctx.now)
+
+
+def publish_plan(ctx: RequestContext, *, plan_id: str) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    return _plan_to_api(PlanService(ctx.session).publish(plan_id, now=ctx.now), ctx.now)
+
+
+def next_plan(ctx: RequestContext, *, plan_id_or_key: str) -> dict[str, Any]:
+    from domain.catalog.plans import PlanService
+
+    return _plan_to_api(PlanService(ctx.session).next_version(plan_id_or_key, now=ctx.now), ctx.now)
