@@ -195,6 +195,9 @@ class QueryService:
                 at = dt.datetime.now(tz)
             offset = int(at.utcoffset().total_seconds()) % length
             spec = _with(spec, windows=Windows(length=length, offset=offset))
+        elif query.window_size == "DAY" and _fixed_offset(tz) is not None:
+            # A zone without daylight saving: every day is 24 hours, no calendar to walk.
+            spec = _with(spec, windows=Windows(length=86400, offset=_fixed_offset(tz) % 86400))
         elif query.window_size in ("DAY", "MONTH"):
             span = self.usage.time_range(meter, lo=lo, hi=hi)  # windows only where there is data
             if span is None:
@@ -248,6 +251,17 @@ class QueryService:
             ))  # fmt: skip
         result.sort(key=lambda r: (r.window_start, r.subject or "", r.customer_id or "", sorted(r.group_by.items())))
         return QueryResult(meter, query, result, group_keys, by_subject, by_customer)
+
+
+_FIXED_ZONES = {"UTC", "GMT", "UCT", "Universal", "Zulu", "Greenwich", "GMT0", "GMT+0", "GMT-0"}
+
+
+def _fixed_offset(tz: ZoneInfo) -> int | None:
+    """The UTC offset (seconds) of a zone that never changes it (UTC, Etc/GMT+5, ...); None otherwise."""
+    key = tz.key or ""
+    if key in _FIXED_ZONES or key.startswith("Etc/"):
+        return int(tz.utcoffset(dt.datetime(2000, 1, 1)).total_seconds())
+    return None
 
 
 def _with(spec: UsageSpec, **changes: Any) -> UsageSpec:
