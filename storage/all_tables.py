@@ -14,4 +14,5 @@ from storage import gitlab_internal  # noqa: F401
 from storage import meters  # noqa: F401
 from storage import events  # noqa: F401
 from storage import portal_tokens  # noqa: F401
+from storage import notifications  # noqa: F401
 from storage import catalog  # noqa: F401

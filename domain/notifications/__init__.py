@@ -1,0 +1,1 @@
+"""OpenMeter notifications: channels, rules, events, webhook signing and delivery (openmeter-billing.md 5)."""
