@@ -128,6 +128,10 @@ def test_owners_are_direct_active_owners(python_gitlab, cdot, team):
     owners = cdot.list_namespace_owners(id="team")
     assert [(o.user.username, o.access_level, o.notification_email) for o in owners] == [
         ("root", 50, "admin@example.com"), ("alice", 50, "alice@example.com")]
+    # GitLab pagination (python-gitlab reads the headers; the admin token is accepted here, ruling 15)
+    pages = python_gitlab.http_list("/internal/gitlab_subscriptions/namespaces/team/owners", iterator=True, per_page=1)
+    assert (pages.total, pages.total_pages, pages.per_page) == (2, 2, 1)
+    assert [owner["user"]["username"] for owner in pages] == ["root", "alice"]
     python_gitlab.users.get(team["users"]["alice"].id).block()
     assert [o.user.username for o in cdot.list_namespace_owners(id="team")] == ["root"]
     with pytest.raises(NotFoundError) as error:
