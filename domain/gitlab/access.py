@@ -64,6 +64,7 @@ class RepoType(str, enum.Enum):
 # --- messages (exact, as GitLab Shell shows them) --------------------------------------------------
 MSG_PROJECT_NOT_FOUND = "The project you were looking for could not be found."
 MSG_SNIPPET_NOT_FOUND = "The snippet you were looking for could not be found."
+MSG_NAMESPACE_NOT_FOUND = "The namespace you were looking for could not be found."
 MSG_COMMAND_NOT_ALLOWED = "The command you're trying to execute is not allowed."
 MSG_BLOCKED = "Your account has been blocked."
 MSG_PENDING_APPROVAL = "Your account is pending approval from your administrator and hence blocked."
@@ -210,6 +211,8 @@ class AccessRequest:
     protocol: str = "ssh"
     repo_type: RepoType = RepoType.PROJECT
     external_url: str = "http://127.0.0.1:8080"
+    namespace_missing: bool = False
+    """The requested project path has no namespace part (`project: "foo"`): GitLab's namespace 404."""
 
 
 # --- outputs -----------------------------------------------------------------------------------------
@@ -356,6 +359,8 @@ def check_access(request: AccessRequest) -> Result:
     if request.repo_type is RepoType.SNIPPET:
         return not_found(MSG_SNIPPET_NOT_FOUND)
     project = request.project
+    if project is None and request.namespace_missing:
+        return not_found(MSG_NAMESPACE_NOT_FOUND)
     if project is None or not can_read_project(request):
         return not_found(MSG_PROJECT_NOT_FOUND)
 

@@ -120,6 +120,8 @@ class Repository:
     repo_type: access.RepoType
     project: Project | None
     redirected_from: str | None = None
+    requested_path: str | None = None
+    """The `project` path as given (without `/` and `.git`), when the repository was named by path."""
 
     @property
     def gl_repository(self) -> str:
@@ -200,7 +202,7 @@ class InternalService:
         path = path[:-4] if path.endswith(".git") else path
         found, redirected = self.project_by_path(path)
         if found is not None:
-            return Repository(access.RepoType.PROJECT, found, redirected)
+            return Repository(access.RepoType.PROJECT, found, redirected, requested_path=path)
         if path.endswith(".wiki"):
             found, redirected = self.project_by_path(path[: -len(".wiki")])
             if found is not None:
@@ -208,7 +210,37 @@ class InternalService:
         parts = path.split("/")
         if len(parts) >= 2 and parts[-2] == "snippets" and parts[-1].isdigit():
             return Repository(access.RepoType.SNIPPET, None)
-        return Repository(access.RepoType.PROJECT, None)
+        return Repository(access.RepoType.PROJECT, None, requested_path=path)
+
+    def create_on_push(self, actor: ResolvedActor, repository: Repository, *, now: dt.datetime) -> Repository:
+        """GitLab creates a missing project on a push with `_any` (section 5.4): a private project named by the
+        last path segment, in a namespace the user may create projects in (their own, a group where they are
+        Developer or more, any as admin). Otherwise nothing happens and the access check answers 404."""
+        from domain.errors import DomainError
+        from domain.gitlab.namespaces import NamespaceService, path_problem
+        from domain.gitlab.projects import ProjectService
+
+        user, path = actor.user, repository.requested_path or ""
+        if user is None or actor.deploy_key is not None or "/" not in path:
+            return repository
+        if access.user_state_refusal(_access_user(user), self.external_url) is not None:
+            return repository
+        namespace_path, _, project_path = path.rpartition("/")
+        namespace = NamespaceService(self.session).find(namespace_path)
+        if namespace is None or path_problem(project_path):
+            return repository
+        allowed = user.admin or (namespace.owner_id == user.id if namespace.kind == "user" else
+                                 self.entities.group_access_level(user.id, namespace, today=now.date()) >= access.DEVELOPER)  # fmt: skip
+        if not allowed:
+            return repository
+        try:
+            project = ProjectService(self.session).create(
+                namespace=namespace, name=project_path, path=project_path, visibility="private", description="",
+                default_branch="main", creator_id=user.id, now=now,
+            )  # fmt: skip
+        except DomainError:
+            return repository
+        return Repository(access.RepoType.PROJECT, project, requested_path=path)
 
     def access_project(self, project: Project) -> access.Project:
         rules = tuple(
@@ -224,6 +256,9 @@ class InternalService:
     def allowed(self, *, actor: ResolvedActor, repository: Repository, action: str, changes: str | None,
                 protocol: str, now: dt.datetime) -> dict[str, Any] | access.Denied:  # fmt: skip
         parsed_changes = access.parse_changes(changes)
+        if (repository.project is None and repository.repo_type is access.RepoType.PROJECT
+                and action == access.GitAction.RECEIVE_PACK.value and parsed_changes is None):  # fmt: skip
+            repository = self.create_on_push(actor, repository, now=now)
         project = repository.project
         access_actor = access.Actor()
         level = access.NO_ACCESS
@@ -239,6 +274,7 @@ class InternalService:
             actor=access_actor, project=self.access_project(project) if project is not None else None, action=action,
             changes=parsed_changes, access_level=level, protocol=protocol, repo_type=repository.repo_type,
             external_url=self.external_url,
+            namespace_missing=project is None and repository.requested_path is not None and "/" not in repository.requested_path,
         )  # fmt: skip
         result = access.check_access(request)
         if isinstance(result, access.Denied):

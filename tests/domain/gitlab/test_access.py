@@ -388,3 +388,11 @@ def test_malformed_change_lines_need_push_access(role, expected):
     project = Project(1, "g/p", Visibility.PRIVATE, protected_branches=rules)
     req = request(role, project=project, action="git-receive-pack", changes=parse_changes("garbage"))
     assert outcome(check_access(req)) == expected
+
+
+def test_missing_namespace_is_its_own_404():
+    req = AccessRequest(actor=Actor(user=User(2, "x")), project=None, action="git-receive-pack", namespace_missing=True)
+    assert outcome(check_access(req)) == ("404", a.MSG_NAMESPACE_NOT_FOUND)
+    blocked = AccessRequest(actor=Actor(user=User(2, "x", state="blocked")), project=None, action="git-receive-pack",
+                            namespace_missing=True)  # fmt: skip
+    assert outcome(check_access(blocked)) == ("401", a.MSG_BLOCKED)

@@ -165,3 +165,29 @@ def test_keys_expiring_soon_get_a_console_message(gitlab_internal, world):
     key = world["dev"].keys.create({"title": "short-lived", "key": line, "expires_at": soon})
     answer = allowed(gitlab_internal, key_id=key.id, project="acme/wget2", action="git-upload-pack")
     assert answer.gl_console_messages == ["INFO: Your SSH key is expiring soon. Please generate a new key."]
+
+
+def test_push_with_any_creates_a_missing_project(gitlab_internal, world):
+    gl = world["gl"]
+    member, member_key = user_with_key(gl, "groupdev")
+    world["group"].members.create({"user_id": member.id, "access_level": 30})
+    answer = allowed(gitlab_internal, key_id=member_key.id, project="acme/fresh.git", action="git-receive-pack")
+    assert answer.gl_project_path == "acme/fresh"
+    created = gl.projects.get("acme/fresh")
+    assert created.visibility == "private" and answer.gl_repository == f"project-{created.id}"
+
+
+def test_no_project_is_created_without_the_right_or_the_magic_string(gitlab_internal, world):
+    gl = world["gl"]
+    reporter, reporter_key = user_with_key(gl, "groupreporter")
+    world["group"].members.create({"user_id": reporter.id, "access_level": 20})
+    expected = {"status": False, "message": "The project you were looking for could not be found."}
+    assert refused(gitlab_internal, NotFoundError, key_id=reporter_key.id, project="acme/nope",
+                   action="git-receive-pack") == expected  # fmt: skip
+    assert refused(gitlab_internal, NotFoundError, user_id=world["dev"].id, project="acme/nope", action="git-receive-pack",
+                   changes=f"{ZERO} {SHA_A} refs/heads/main") == expected  # fmt: skip
+    assert refused(gitlab_internal, NotFoundError, user_id=world["dev"].id, project="acme/nope", action="git-upload-pack") == expected
+    assert refused(gitlab_internal, NotFoundError, user_id=world["dev"].id, project="lonely", action="git-receive-pack") == {
+        "status": False, "message": "The namespace you were looking for could not be found."}
+    with pytest.raises(Exception):
+        gl.projects.get("acme/nope")
