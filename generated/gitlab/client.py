@@ -1007,6 +1007,23 @@ class GitLabClient(runtime.BaseClient):
             responses={200: models.Project},
         )
 
+    def rename_project(self, *, id: str, body: dict[str, Any]) -> models.Project:
+        """Rename a project (name and/or path)
+
+        GitLab's edit-project endpoint, for a new `name` and/or `path` (other attributes are ignored). The old
+        full path keeps leading to the project (a redirect route): `/internal/allowed` and
+        `/internal/lfs_authenticate` find it by the old path until another project takes it. A path taken in
+        the namespace answers 409 `{"message": {"path": ["has already been taken"]}}`. Administrators only."""
+        return self._request(
+            'renameProject',
+            'PUT',
+            f'/projects/{runtime.quote_path(id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.Project},
+        )
+
     def get_subscription_namespace(self, *, id: str) -> models.SubscriptionNamespace:
         """Fetch a namespace
 
@@ -1061,7 +1078,7 @@ class GitLabClient(runtime.BaseClient):
     def update_gitlab_subscription(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
         """Update a subscription
 
-        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
         return self._request(
             'updateGitlabSubscription',
             'PUT',
@@ -1075,7 +1092,7 @@ class GitLabClient(runtime.BaseClient):
     def create_gitlab_subscription(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
         """Create a subscription
 
-        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
+        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin."""
         return self._request(
             'createGitlabSubscription',
             'POST',
@@ -1100,7 +1117,7 @@ class GitLabClient(runtime.BaseClient):
     def update_gitlab_subscription_deprecated(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
         """Update a subscription
 
-        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        Updates the namespace's subscription; `updated_at` moves even when nothing else does. Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
         return self._request(
             'updateGitlabSubscriptionDeprecated',
             'PUT',
@@ -1114,7 +1131,7 @@ class GitLabClient(runtime.BaseClient):
     def create_gitlab_subscription_deprecated(self, *, id: str, body: dict[str, Any]) -> models.GitlabSubscription:
         """Create a subscription
 
-        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
+        Creates the namespace's subscription; `start_date` is required (`{"error": "start_date is missing"}`). A namespace that has one (GitLab.com creates a free one when the namespace's plan is first read) gets 400 `{"message": {"namespace_id": ["has already been taken"]}}` (ruling 20). Only the sent keys change; an explicit null is applied. A new term (both dates change and the new start is on or after the old end) on a paid plan resets `max_seats_used` to the seats in use now and recomputes `seats_owed`. Model errors answer 400 `{"message": {"seats": ["can't be blank"]}}`. Tollgate refreshes the stored `seats_in_use` from the live billable count whenever the subscription is written (GitLab does it in a background job). Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated twin of the internal path (same behaviour)."""
         return self._request(
             'createGitlabSubscriptionDeprecated',
             'POST',
@@ -1239,7 +1256,7 @@ class GitLabClient(runtime.BaseClient):
     def update_add_on_purchase(self, *, id: str, add_on_name: str, body: dict[str, Any]) -> models.AddOnPurchase:
         """Update an add-on purchase
 
-        Updates the sent fields; none exists: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> does not exist, create a new record instead`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
+        Updates the sent fields; none exists: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> does not exist, create a new record instead`. Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
         return self._request(
             'updateAddOnPurchase',
             'PUT',
@@ -1253,7 +1270,7 @@ class GitLabClient(runtime.BaseClient):
     def create_add_on_purchase(self, *, id: str, add_on_name: str, body: dict[str, Any]) -> models.AddOnPurchase:
         """Create an add-on purchase
 
-        Creates the purchase; one exists already: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> already exists, update the existing record`. Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
+        Creates the purchase; one exists already: `400 Bad request - Add-on purchase for namespace <name> and add-on <Title> already exists, update the existing record`. Parameters travel in the JSON body (GitLab also merges query-string parameters, as the document's curl examples use them; Tollgate reads the body only). Authentication: a CustomersDot JWT in `X-Customers-Dot-Internal-Token` (ruling 14) or, deprecated, an admin personal access token with scopes `api` and `admin_mode` (ruling 15): 401 `{"message": "401 Unauthorized"}` without valid credentials, 403 `{"message": "403 Forbidden"}` for a token of a non-admin. Deprecated."""
         return self._request(
             'createAddOnPurchase',
             'POST',

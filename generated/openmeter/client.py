@@ -29,7 +29,7 @@ class OpenMeterClient(runtime.BaseClient):
 
     api_base_path = ''
 
-    def list_addons(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, status: list[Literal['draft', 'active', 'archived']] | None = None, currency: list[str] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.AddonOrderBy | None = None) -> models.AddonPaginatedResponse:
+    def list_addons(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, status: list[Literal['draft', 'active', 'archived']] | None = None, currency: list[str] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.AddonOrderBy | None = None) -> models.AddonPaginatedResponse:
         """List add-ons
 
         List all add-ons."""
@@ -52,7 +52,7 @@ class OpenMeterClient(runtime.BaseClient):
             responses={200: models.AddonPaginatedResponse},
         )
 
-    def iter_list_addons(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, status: list[Literal['draft', 'active', 'archived']] | None = None, currency: list[str] | None = None, order: models.SortOrder | None = None, order_by: models.AddonOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
+    def iter_list_addons(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, status: list[Literal['draft', 'active', 'archived']] | None = None, currency: list[str] | None = None, order: models.SortOrder | None = None, order_by: models.AddonOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
         """Every item of `list_addons`, fetching page after page."""
         return runtime.iter_pages(self.list_addons, page_size=page_size, include_deleted=include_deleted, id=id, key=key, key_version=key_version, status=status, currency=currency, order=order, order_by=order_by)
 
@@ -1444,7 +1444,7 @@ class OpenMeterClient(runtime.BaseClient):
             responses={201: models.NotificationEvent},
         )
 
-    def list_plans(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, status: list[Literal['draft', 'active', 'archived', 'scheduled']] | None = None, currency: list[str] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.PlanOrderBy | None = None) -> models.PlanPaginatedResponse:
+    def list_plans(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, status: list[Literal['draft', 'active', 'archived', 'scheduled']] | None = None, currency: list[str] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.PlanOrderBy | None = None) -> models.PlanPaginatedResponse:
         """List plans
 
         List all plans."""
@@ -1467,7 +1467,7 @@ class OpenMeterClient(runtime.BaseClient):
             responses={200: models.PlanPaginatedResponse},
         )
 
-    def iter_list_plans(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, status: list[Literal['draft', 'active', 'archived', 'scheduled']] | None = None, currency: list[str] | None = None, order: models.SortOrder | None = None, order_by: models.PlanOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
+    def iter_list_plans(self, *, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, status: list[Literal['draft', 'active', 'archived', 'scheduled']] | None = None, currency: list[str] | None = None, order: models.SortOrder | None = None, order_by: models.PlanOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
         """Every item of `list_plans`, fetching page after page."""
         return runtime.iter_pages(self.list_plans, page_size=page_size, include_deleted=include_deleted, id=id, key=key, key_version=key_version, status=status, currency=currency, order=order, order_by=order_by)
 
@@ -1536,7 +1536,7 @@ class OpenMeterClient(runtime.BaseClient):
             responses={204: None},
         )
 
-    def list_plan_addons(self, *, plan_id: str, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.PlanAddonOrderBy | None = None) -> models.PlanAddonPaginatedResponse:
+    def list_plan_addons(self, *, plan_id: str, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, page: int | None = None, page_size: int | None = None, order: models.SortOrder | None = None, order_by: models.PlanAddonOrderBy | None = None) -> models.PlanAddonPaginatedResponse:
         """List all available add-ons for plan
 
         List all available add-ons for plan."""
@@ -1557,7 +1557,7 @@ class OpenMeterClient(runtime.BaseClient):
             responses={200: models.PlanAddonPaginatedResponse},
         )
 
-    def iter_list_plan_addons(self, *, plan_id: str, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, list[int]] | None = None, order: models.SortOrder | None = None, order_by: models.PlanAddonOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
+    def iter_list_plan_addons(self, *, plan_id: str, include_deleted: bool | None = None, id: list[str] | None = None, key: list[str] | None = None, key_version: dict[str, str] | None = None, order: models.SortOrder | None = None, order_by: models.PlanAddonOrderBy | None = None, page_size: int = 100) -> Iterator[Any]:
         """Every item of `list_plan_addons`, fetching page after page."""
         return runtime.iter_pages(self.list_plan_addons, page_size=page_size, plan_id=plan_id, include_deleted=include_deleted, id=id, key=key, key_version=key_version, order=order, order_by=order_by)
 

@@ -13,7 +13,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createAddon',
@@ -25,7 +25,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getAddon',
@@ -37,7 +37,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateAddon',
@@ -49,7 +49,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteAddon',
@@ -61,7 +61,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='archiveAddon',
@@ -73,7 +73,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='publishAddon',
@@ -85,7 +85,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listApps',
@@ -1225,7 +1225,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createPlanAddon',
@@ -1237,7 +1237,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getPlanAddon',
@@ -1249,7 +1249,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updatePlanAddon',
@@ -1261,7 +1261,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deletePlanAddon',
@@ -1273,7 +1273,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='archivePlan',

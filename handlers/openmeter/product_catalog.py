@@ -113,16 +113,19 @@ def query_feature_cost(ctx: RequestContext, *, feature_id: str, client_id: str |
 def _catalog_query(*, include_deleted: Any = False, id_: list[str] | None = None, key: list[str] | None = None,
                    key_version: Any = None, status: list[str] | None = None, currency: list[str] | None = None,
                    page: int | None = None, page_size: int | None = None, order: str | None = None,
-                   order_by: str | None = None) -> Any:  # fmt: skip
+                   order_by: str | None = None, raw_query: Any = None) -> Any:  # fmt: skip
     from domain.catalog.model import ListQuery
 
     versions: dict[str, list[int]] = {}
-    for name, values in (key_version or {}).items():
+    # Every occurrence of keyVersion[<key>] counts (the parser keeps only one of repeated values).
+    raw = {name[len("keyVersion["):-1]: values for name, values in (raw_query or {}).items()
+           if name.startswith("keyVersion[") and name.endswith("]")}  # fmt: skip
+    for name, values in (raw or {key: [value] for key, value in (key_version or {}).items()}).items():
         values = values if isinstance(values, list) else [values]
         try:
             versions[str(name)] = [int(v) for v in values]
         except (TypeError, ValueError):
-            raise ValidationError(f"keyVersion[{name}] must be a list of integers") from None
+            raise ValidationError(f"keyVersion[{name}] must be an integer") from None
     return ListQuery(
         ids=list(id_) if id_ else None, keys=list(key) if key else None, key_versions=versions or None,
         statuses=list(status) if status else None, currencies=list(currency) if currency else None,
@@ -177,7 +180,7 @@ def list_plans(ctx: RequestContext, *, include_deleted: bool = False, id_: list[
     from domain.catalog.plans import PlanService
 
     query = _catalog_query(include_deleted=include_deleted, id_=id_, key=key, key_version=key_version, status=status,
-                           currency=currency, page=page, page_size=page_size, order=order, order_by=order_by)  # fmt: skip
+                           currency=currency, page=page, page_size=page_size, order=order, order_by=order_by, raw_query=ctx.query)  # fmt: skip
     plans, total = PlanService(ctx.session).list(query, now=ctx.now)
     return {"totalCount": total, "page": query.page, "pageSize": query.page_size,
             "items": [_plan_to_api(plan, ctx.now) for plan in plans]}  # fmt: skip
@@ -225,3 +228,146 @@ def next_plan(ctx: RequestContext, *, plan_id_or_key: str) -> dict[str, Any]:
     from domain.catalog.plans import PlanService
 
     return _plan_to_api(PlanService(ctx.session).next_version(plan_id_or_key, now=ctx.now), ctx.now)
+
+
+def _addon_to_api(addon: Any, now: Any) -> dict[str, Any]:
+    from domain.catalog.addons import addon_warnings
+
+    data = _with_meta({"id": addon.id, "key": addon.key, "version": addon.version, "name": addon.name},
+                      description=addon.description, metadata=addon.metadata)  # fmt: skip
+    data.update({"instanceType": addon.instance_type, "currency": addon.currency})
+    if addon.effective_from is not None:
+        data["effectiveFrom"] = addon.effective_from
+    if addon.effective_to is not None:
+        data["effectiveTo"] = addon.effective_to
+    data.update({"status": addon.status(now), "rateCards": addon.rate_cards,
+                 "validationErrors": [i.as_api() for i in addon_warnings(addon)],
+                 "createdAt": addon.created_at, "updatedAt": addon.updated_at})  # fmt: skip
+    if addon.deleted_at is not None:
+        data["deletedAt"] = addon.deleted_at
+    return data
+
+
+def _addon_input(body: dict[str, Any], model: Any) -> Any:
+    from domain.catalog.addons import AddonInput
+
+    decode(model, body)
+    return AddonInput(
+        name=body["name"], instance_type=body["instanceType"], rate_cards=list(body.get("rateCards") or []),
+        description=body.get("description"), metadata=body.get("metadata"), key=body.get("key", ""),
+        currency=body.get("currency") or "USD",
+    )  # fmt: skip
+
+
+def list_addons(ctx: RequestContext, *, include_deleted: bool = False, id_: list[str] | None = None, key: list[str] | None = None,
+                key_version: Any = None, status: list[str] | None = None, currency: list[str] | None = None,
+                page: int | None = None, page_size: int | None = None, order: str | None = None,
+                order_by: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from domain.catalog.addons import AddonService
+
+    query = _catalog_query(include_deleted=include_deleted, id_=id_, key=key, key_version=key_version, status=status,
+                           currency=currency, page=page, page_size=page_size, order=order, order_by=order_by, raw_query=ctx.query)  # fmt: skip
+    addons, total = AddonService(ctx.session).list(query, now=ctx.now)
+    return {"totalCount": total, "page": query.page, "pageSize": query.page_size,
+            "items": [_addon_to_api(addon, ctx.now) for addon in addons]}  # fmt: skip
+
+
+def create_addon(ctx: RequestContext, *, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.addons import AddonService
+
+    return _addon_to_api(AddonService(ctx.session).create(_addon_input(body, models.AddonCreate), now=ctx.now), ctx.now)
+
+
+def get_addon(ctx: RequestContext, *, addon_id: str, include_latest: bool = False) -> dict[str, Any]:
+    from domain.catalog.addons import AddonService
+
+    return _addon_to_api(AddonService(ctx.session).get(addon_id, include_latest=bool(include_latest), now=ctx.now), ctx.now)
+
+
+def update_addon(ctx: RequestContext, *, addon_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.addons import AddonService
+
+    addon = AddonService(ctx.session).update(addon_id, _addon_input(body, models.AddonReplaceUpdate), now=ctx.now)
+    return _addon_to_api(addon, ctx.now)
+
+
+def delete_addon(ctx: RequestContext, *, addon_id: str) -> None:
+    from domain.catalog.addons import AddonService
+
+    AddonService(ctx.session).delete(addon_id, now=ctx.now)
+
+
+def archive_addon(ctx: RequestContext, *, addon_id: str) -> dict[str, Any]:
+    from domain.catalog.addons import AddonService
+
+    return _addon_to_api(AddonService(ctx.session).archive(addon_id, now=ctx.now), ctx.now)
+
+
+def publish_addon(ctx: RequestContext, *, addon_id: str) -> dict[str, Any]:
+    from domain.catalog.addons import AddonService
+
+    return _addon_to_api(AddonService(ctx.session).publish(addon_id, now=ctx.now), ctx.now)
+
+
+def _plan_addon_to_api(plan: Any, assignment: Any, addon: Any, now: Any) -> dict[str, Any]:
+    from domain.catalog.plan_addons import compatibility
+
+    data: dict[str, Any] = {"createdAt": assignment.created_at, "updatedAt": assignment.updated_at}
+    if assignment.deleted_at is not None:
+        data["deletedAt"] = assignment.deleted_at
+    if assignment.metadata is not None:
+        data["metadata"] = assignment.metadata
+    data.update({"addon": _addon_to_api(addon, now), "fromPlanPhase": assignment.from_plan_phase})
+    if assignment.max_quantity is not None:
+        data["maxQuantity"] = assignment.max_quantity
+    data["validationErrors"] = [i.as_api() for i in compatibility(plan, addon, assignment, now=now)]
+    return data
+
+
+def _plan_addon_input(body: dict[str, Any], model: Any) -> Any:
+    from domain.catalog.plan_addons import PlanAddonInput
+
+    decode(model, body)
+    return PlanAddonInput(from_plan_phase=body["fromPlanPhase"], max_quantity=body.get("maxQuantity"),
+                          metadata=body.get("metadata"), addon_id=body.get("addonId", ""))  # fmt: skip
+
+
+def list_plan_addons(ctx: RequestContext, *, plan_id: str, include_deleted: bool = False, id_: list[str] | None = None,
+                     key: list[str] | None = None, key_version: Any = None, page: int | None = None,
+                     page_size: int | None = None, order: str | None = None, order_by: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from domain.catalog.plan_addons import PlanAddonService
+
+    query = _catalog_query(include_deleted=include_deleted, id_=id_, key=key, key_version=key_version, page=page,
+                           page_size=page_size, order=order, order_by=order_by, raw_query=ctx.query)  # fmt: skip
+    plan, rows, total = PlanAddonService(ctx.session).list(plan_id, query, now=ctx.now)
+    return {"totalCount": total, "page": query.page, "pageSize": query.page_size,
+            "items": [_plan_addon_to_api(plan, assignment, addon, ctx.now) for assignment, addon in rows]}  # fmt: skip
+
+
+def create_plan_addon(ctx: RequestContext, *, plan_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.plan_addons import PlanAddonService
+
+    inputs = _plan_addon_input(body, models.PlanAddonCreate)
+    plan, assignment, addon = PlanAddonService(ctx.session).create(plan_id, inputs, now=ctx.now)
+    return _plan_addon_to_api(plan, assignment, addon, ctx.now)
+
+
+def get_plan_addon(ctx: RequestContext, *, plan_id: str, plan_addon_id: str) -> dict[str, Any]:
+    from domain.catalog.plan_addons import PlanAddonService
+
+    plan, assignment, addon = PlanAddonService(ctx.session).get(plan_id, plan_addon_id, now=ctx.now)
+    return _plan_addon_to_api(plan, assignment, addon, ctx.now)
+
+
+def update_plan_addon(ctx: RequestContext, *, plan_id: str, plan_addon_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.catalog.plan_addons import PlanAddonService
+
+    inputs = _plan_addon_input(body, models.PlanAddonReplaceUpdate)
+    plan, assignment, addon = PlanAddonService(ctx.session).update(plan_id, plan_addon_id, inputs, now=ctx.now)
+    return _plan_addon_to_api(plan, assignment, addon, ctx.now)
+
+
+def delete_plan_addon(ctx: RequestContext, *, plan_id: str, plan_addon_id: str) -> None:
+    from domain.catalog.plan_addons import PlanAddonService
+
+    PlanAddonService(ctx.session).delete(plan_id, plan_addon_id, now=ctx.now)

@@ -162,7 +162,12 @@ def test_list_filters_order_and_pages(om):
     page = om.list_plans(page=2, page_size=2)
     assert (page.total_count, page.page, page.page_size, [p.id for p in page.items]) == (3, 2, 2, [c.id])
     assert om.list_plans(page=10**12).items == []
-    assert a.id in [p.id for p in om.list_plans(key=["alpha"]).items]
+    a2 = om.next_plan(plan_id_or_key=b.id)  # beta v2
+    assert [p.id for p in om.list_plans(key_version={"alpha": "1"}).items] == [a.id]
+    assert [p.id for p in om.list_plans(key_version={"beta": "2", "alpha": "1"}).items] == [a.id, a2.id]
+    # Several versions of one key: repeat the parameter.
+    status, raw = _raw(om, "GET", "/api/v1/plans", params=[("keyVersion[beta]", "1"), ("keyVersion[beta]", "2")])
+    assert status == 200 and [p["version"] for p in raw["items"]] == [1, 2]
 
 
 def test_unknown_feature_is_404_and_known_feature_is_accepted(om):
