@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -162,6 +162,18 @@ class SubscriptionRepository:
                 setattr(row, name, getattr(subscription, name))
         self.session.add(row)
         self.session.flush()
+        return _subscription(row)
+
+    def create_subscription_if_missing(self, subscription: Subscription) -> Subscription | None:
+        """Insert unless the namespace has one; None when a concurrent request created it first, or
+        when this (read) transaction cannot write now (SQLite: another writer committed meanwhile)."""
+        try:
+            with self.session.begin_nested():
+                row = SubscriptionRow(**{name: getattr(subscription, name) for name in _SUBSCRIPTION_FIELDS if name != "id"})
+                self.session.add(row)
+                self.session.flush()
+        except (IntegrityError, OperationalError):
+            return None
         return _subscription(row)
 
     # --- namespace limits ----------------------------------------------------------------------

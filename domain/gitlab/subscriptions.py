@@ -173,7 +173,8 @@ class SubscriptionsService:
         root = self.root(namespace)
         subscription = self.repository.subscription(root.id)
         if subscription is None and namespace.is_root:
-            subscription = self.repository.save_subscription(Subscription(
+            # A GET writes here; a concurrent GET may win the race, which changes nothing visible.
+            subscription = self.repository.create_subscription_if_missing(Subscription(
                 id=None, namespace_id=root.id, plan_code="free", seats=0, seats_in_use=0, max_seats_used=0,
                 max_seats_used_changed_at=None, seats_owed=0, start_date=root.created_at.date(), end_date=None,
                 auto_renew=None, trial=False, trial_starts_on=None, trial_ends_on=None, trial_extension_type=None,

@@ -466,3 +466,16 @@ def test_simultaneous_pack_creation_with_one_purchase_xid(clean_server, team):
     winners = {result for result in results if isinstance(result, int)}
     assert len(winners) == 1  # one namespace owns the pack; the other namespace's requests were refused, none failed
     assert all(result == {"message": "400 Bad request - Unable to save additional packs"} for result in results if not isinstance(result, int))
+
+
+def test_simultaneous_first_reads_of_a_namespace_create_one_free_subscription(clean_server, python_gitlab):
+    for index in range(4):
+        python_gitlab.groups.create({"name": f"G{index}", "path": f"g{index}"})
+
+    def read(_: int):
+        with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+            return [client.get_subscription_namespace(id=f"g{index}").plan for index in range(4)]
+
+    assert _in_threads(8, read) == [["free"] * 4] * 8
+    with GitLabClient(clean_server.url, headers={"X-Customers-Dot-Internal-Token": _token()}, retry=NO_RETRY) as client:
+        assert all(client.get_gitlab_subscription(id=f"g{index}").plan.code == "free" for index in range(4))
