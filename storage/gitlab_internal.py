@@ -512,6 +512,15 @@ class GitlabInternalRepository:
             BroadcastMessageRow.starts_at <= now, BroadcastMessageRow.ends_at > now).order_by(BroadcastMessageRow.id))  # fmt: skip
         return [_broadcast(row) for row in rows]
 
+    # --- project rename (the entity model has no update of projects; issue 4 owns the rename) ---
+    def rename_project(self, project_id: int, *, name: str, path: str, full_path: str, now: dt.datetime) -> None:
+        from storage.gitlab_entities import ProjectRow
+
+        table = ProjectRow.__table__
+        self.session.execute(update(table).where(table.c.id == project_id).values(
+            name=name, path=path, full_path_lower=full_path.lower(), updated_at=now))  # fmt: skip
+        self.session.expire_all()
+
     # --- redirect routes ---
     def add_redirect(self, project_id: int, path: str, now: dt.datetime) -> None:
         self.session.execute(delete(RedirectRouteRow).where(RedirectRouteRow.path_lower == path.lower()))

@@ -222,6 +222,28 @@ class InternalEntityService:
         self.repository.touch_agent_token(token_id, now)
         return agent
 
+    # --- project rename ---
+    def rename_project(self, project: Project, *, name: str | None, path: str | None, now: dt.datetime) -> Project:
+        """New name and/or path; the old full path keeps leading to the project (a redirect route), as
+        GitLab's redirect routes do for git remotes after a rename."""
+        from domain.gitlab.namespaces import path_problem
+        from domain.gitlab.users import model_conflict
+
+        new_name = name if name is not None else project.name
+        new_path = path if path is not None else project.path
+        problem = path_problem(new_path)
+        if problem:
+            raise model_error(path=[problem])
+        old_full, new_full = project.full_path, f"{project.namespace.full_path}/{new_path}"
+        if new_full.lower() != old_full.lower() and self.entities.repository.full_path_taken(new_full):
+            raise model_conflict(path=["has already been taken"])
+        self.repository.rename_project(project.id, name=new_name, path=new_path, full_path=new_full, now=now)
+        if new_full != old_full:
+            self.repository.drop_redirect(new_full)
+            if new_full.lower() != old_full.lower():
+                self.repository.add_redirect(project.id, old_full, now)
+        return self.project(project.id)
+
     # --- two-factor (admin-only extension) ---
     def set_two_factor(self, user_id: int, enabled: bool, *, now: dt.datetime) -> None:
         if self.entities.user(user_id) is None:

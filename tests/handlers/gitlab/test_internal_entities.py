@@ -196,3 +196,26 @@ def test_entities_need_an_admin(acme, clean_server):
             client.list_protected_branches(id=str(p.id))
         with pytest.raises(ForbiddenError):
             client.set_user_two_factor(id=someone.id, body={"two_factor_enabled": True})
+
+
+# --- project rename ------------------------------------------------------------------------------------
+def test_renamed_projects_keep_answering_on_their_old_path(acme, gitlab_internal, gitlab_admin_client):
+    gl, p = acme
+    dev, dev_key = user_with_key(gl, "dev")
+    p.members.create({"user_id": dev.id, "access_level": 30})
+    p.name, p.path = "Application", "application"
+    p.save()
+    renamed = gl.projects.get(p.id)
+    assert (renamed.name, renamed.path_with_namespace) == ("Application", "acme/application")
+    for path in ("acme/app.git", "acme/application.git", "ACME/App"):
+        status, body = allowed(gitlab_internal, key_id=dev_key.id, project=path, action="git-upload-pack")
+        assert status == "ok" and body.gl_project_path == "acme/application"
+    lfs = gitlab_internal.internal_lfs_authenticate(body={"key_id": dev_key.id, "project": "acme/app"})
+    assert lfs.repository_http_path == "http://127.0.0.1:8080/acme/application.git"
+    # A new project at the old path takes it over.
+    newcomer = project(gl, gl.groups.get("acme"), "app")
+    status, body = allowed(gitlab_internal, user_id=1, project="acme/app", action="git-upload-pack")
+    assert body.gl_repository == f"project-{newcomer.id}"
+    with pytest.raises(ConflictError) as error:
+        gitlab_admin_client.rename_project(id=str(p.id), body={"path": "app"})
+    assert error.value.body == {"message": {"path": ["has already been taken"]}}
