@@ -69,6 +69,9 @@ class NotificationEventRow(Base):
     feature_key: Mapped[str | None] = mapped_column(String(64))
     subject_key: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(512))
+
+    __table_args__ = (Index("uq_om_notification_events_rule_dedupe", "rule_id", "dedupe_key", unique=True),)
 
 
 class NotificationDeliveryRow(Base):
@@ -132,7 +135,7 @@ def _delivery(row: NotificationDeliveryRow) -> Delivery:
 def _event(row: NotificationEventRow, deliveries: list[Delivery]) -> Event:
     return Event(
         id=row.id, type=row.type, rule_id=row.rule_id, payload=row.payload, annotations=row.annotations or {},
-        created_at=row.created_at, feature_key=row.feature_key, subject_key=row.subject_key,
+        created_at=row.created_at, feature_key=row.feature_key, subject_key=row.subject_key, dedupe_key=row.dedupe_key,
         deliveries=tuple(sorted(deliveries, key=lambda d: d.channel_id)),
     )  # fmt: skip
 
@@ -236,6 +239,7 @@ class EventRepository:
         self.session.add(NotificationEventRow(
             id=event_.id, type=event_.type, rule_id=event_.rule_id, payload=event_.payload, annotations=event_.annotations,
             feature_key=event_.feature_key, subject_key=event_.subject_key, created_at=event_.created_at,
+            dedupe_key=event_.dedupe_key,
         ))  # fmt: skip
         self.session.flush()
         for delivery in event_.deliveries:
@@ -324,6 +328,13 @@ class EventRepository:
     def delivery(self, event_id: str, channel_id: str) -> Delivery | None:
         row = self.session.get(NotificationDeliveryRow, (event_id, channel_id))
         return _delivery(row) if row else None
+
+    def has_dedupe_key(self, rule_id: str, key: str) -> bool:
+        """True when the rule already produced an event annotated with this dedupe key."""
+        found = self.session.scalar(
+            select(NotificationEventRow.id).where(NotificationEventRow.rule_id == rule_id, NotificationEventRow.dedupe_key == key)
+        )
+        return found is not None
 
     def event_row(self, event_id: str) -> Event | None:
         row = self.session.get(NotificationEventRow, event_id)

@@ -189,15 +189,18 @@ class Dispatcher:
                 self._thread.start()
 
     def _run(self) -> None:
-        idle = 0
+        idle = failures = 0
         while True:
             self._wake.clear()
             try:
                 sent = deliver_due(self.database, hosts=self.hosts)
                 wait = seconds_until_next(self.database)
-            except Exception:  # noqa: BLE001
-                logger.exception("notification dispatcher round failed")
-                sent, wait = 0, self.POLL_SECONDS
+                failures = 0
+            except Exception:  # noqa: BLE001 - the database is away: log once, stop when idle, resume on the next wake
+                failures += 1
+                if failures == 1:
+                    logger.warning("notification dispatcher cannot reach the database", exc_info=True)
+                sent, wait = 0, None
             if sent:
                 idle = 0
                 continue

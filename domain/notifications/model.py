@@ -120,3 +120,5 @@ class Event:
     feature_key: str | None = None
     subject_key: str | None = None
     deliveries: tuple[Delivery, ...] = field(default=())
+    dedupe_key: str | None = None
+    """Set on balance threshold events: the same threshold fires once per rule, entitlement and usage period."""

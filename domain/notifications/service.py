@@ -234,7 +234,7 @@ class EventService:
             after_commit(self.session, self.on_commit)
 
     def create(self, rule: Rule, data: dict[str, Any], *, now: dt.datetime, annotations: dict[str, Any] | None = None,
-               feature_key: str | None = None, subject_key: str | None = None) -> Event:  # fmt: skip
+               feature_key: str | None = None, subject_key: str | None = None, dedupe_key: str | None = None) -> Event:  # fmt: skip
         event_id = new_id()
         payload = {"id": event_id, "type": rule.type, "timestamp": samples.rfc3339(now), "data": data}
         channels = self.channels.get_many(list(rule.channel_ids))
@@ -247,7 +247,7 @@ class EventService:
                 deliveries.append(Delivery(event_id, channel_id, PENDING, "event is pending for delivery", now, now))
         event = Event(
             id=event_id, type=rule.type, rule_id=rule.id, payload=payload, annotations=dict(annotations or {}), created_at=now,
-            feature_key=feature_key, subject_key=subject_key, deliveries=tuple(deliveries),
+            feature_key=feature_key, subject_key=subject_key, deliveries=tuple(deliveries), dedupe_key=dedupe_key,
         )  # fmt: skip
         self.events.add(event)
         self._wake_after_commit()

@@ -211,6 +211,7 @@ def list_notification_events(ctx: RequestContext, *, from_: dt.datetime | str | 
 
 
 def get_notification_event(ctx: RequestContext, *, event_id: str) -> models.NotificationEvent:
+    dispatcher(ctx.database, ctx.settings.webhook_allowed_hosts).wake()  # resumes sending after a restart
     return _event_to_api(ctx, EventService(ctx.session).get(event_id))
 
 
