@@ -18,6 +18,7 @@ Aggregates stay exact and run in SQL: PostgreSQL NUMERIC, on SQLite the decimal 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class EventRow(Base):
     subject: Mapped[str] = mapped_column(Text)
     time: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[str | None] = mapped_column(Text)
-    specversion: Mapped[str] = mapped_column(String(32))
+    specversion: Mapped[str] = mapped_column(Text)
     dataschema: Mapped[str | None] = mapped_column(Text)
     ingested_at: Mapped[int] = mapped_column(BigInteger)
 
@@ -90,7 +91,9 @@ class MeterRollupRow(Base):
     meter_id: Mapped[str] = mapped_column(String(26), primary_key=True)
     grain: Mapped[int] = mapped_column(Integer, primary_key=True)
     subject: Mapped[str] = mapped_column(Text, primary_key=True)
-    group_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    group_hash: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """SHA-1 of group_key: group values can be long, index entries cannot."""
+    group_key: Mapped[str] = mapped_column(Text)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     events: Mapped[int] = mapped_column(BigInteger)
     value_count: Mapped[int] = mapped_column(BigInteger)
@@ -346,15 +349,20 @@ class UsageRepository:
 
     def _roll_up(self, meter: Meter, rows: list[dict]) -> None:
         cells: dict[tuple, dict] = {}
+        hashes: dict[str, str] = {}
         for row in rows:
             t, value = row["time"], row["value"]
+            group_hash = hashes.get(row["group_key"])
+            if group_hash is None:
+                group_hash = hashes[row["group_key"]] = hashlib.sha1(row["group_key"].encode("utf-8")).hexdigest()
             for grain in _ALL_GRAINS:
                 subject = row["subject"] if grain > 0 else ""
                 key = (grain, subject, row["group_key"], t - t % abs(grain))
                 cell = cells.get(key)
                 if cell is None:
                     cell = cells[key] = {
-                        "meter_id": meter.id, "grain": grain, "subject": subject, "group_key": row["group_key"],
+                        "meter_id": meter.id, "grain": grain, "subject": subject, "group_hash": group_hash,
+                        "group_key": row["group_key"],
                         "bucket": t - t % abs(grain), "events": 0, "value_count": 0, "total": None, "minimum": None,
                         "maximum": None, "latest_time": None, "latest_seq": None, "latest_value": None,
                         "first_time": t, "last_time": t,
@@ -384,14 +392,14 @@ class UsageRepository:
         if d.sqlite:
             values = f"VALUES ({', '.join('?' for _ in columns)})"
         else:
-            types = {"meter_id": "text", "grain": "integer", "subject": "text", "group_key": "text", "bucket": "bigint",
+            types = {"meter_id": "text", "grain": "integer", "subject": "text", "group_hash": "text", "group_key": "text", "bucket": "bigint",
                      "events": "bigint", "value_count": "bigint", "total": "numeric", "minimum": "numeric",
                      "maximum": "numeric", "latest_time": "bigint", "latest_seq": "bigint", "latest_value": "numeric",
                      "first_time": "bigint", "last_time": "bigint"}  # fmt: skip
             values = f"SELECT * FROM unnest({', '.join(f'%s::{types[c]}[]' for c in columns)})"
         sql = (
             f"INSERT INTO {r} ({', '.join(columns)}) {values} "
-            f"ON CONFLICT (meter_id, grain, subject, group_key, bucket) DO UPDATE SET "
+            f"ON CONFLICT (meter_id, grain, subject, group_hash, bucket) DO UPDATE SET "
             f"events = {r}.events + {x}.events, value_count = {r}.value_count + {x}.value_count, "
             f"total = {d.add(f'{r}.total', f'{x}.total')}, "
             f"minimum = {d.least(f'{r}.minimum', f'{x}.minimum')}, maximum = {d.greatest(f'{r}.maximum', f'{x}.maximum')}, "

@@ -101,6 +101,9 @@ def validate_events(raw_events: list[Any], *, now: dt.datetime) -> list[Event]:
             if not isinstance(value, str) or not value:
                 problems.add(f"{name} must be a non-empty string", field=f"{where}.{name}" if where else name)
                 ok = False
+            elif name != "specversion" and len(value) > 256:
+                problems.add(f"{name} must be at most 256 characters", field=f"{where}.{name}" if where else name)
+                ok = False
         if isinstance(raw.get("source"), str) and not _URI_REFERENCE.match(raw["source"]):
             problems.add("source must be a URI reference", field=f"{where}.source" if where else "source")
             ok = False

@@ -677,6 +677,7 @@ class Event(ApiModel):
         Field(
             description="Identifies the event.",
             examples=["5c10fade-1c9e-4d6c-8275-c52c36731d3c"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -685,6 +686,7 @@ class Event(ApiModel):
         Field(
             description="Identifies the context in which an event happened.",
             examples=["service-name"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -701,6 +703,7 @@ class Event(ApiModel):
         Field(
             description="Contains a value describing the type of event related to the originating occurrence.",
             examples=["com.example.someevent"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -719,6 +722,7 @@ class Event(ApiModel):
         Field(
             description="Describes the subject of the event in the context of the event producer (identified by source).",
             examples=["customer-id"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -1593,6 +1597,7 @@ class MeterCreate1(ApiModel):
             alias="eventType",
             description="The event type to aggregate.",
             examples=["prompt"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -1672,6 +1677,7 @@ class MeterCreate2(ApiModel):
             alias="eventType",
             description="The event type to aggregate.",
             examples=["prompt"],
+            max_length=256,
             min_length=1,
         ),
     ]
@@ -5578,7 +5584,7 @@ class RateCardFlatFee(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     feature_key: Annotated[
@@ -10214,7 +10220,7 @@ class RateCardUsageBased(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     feature_key: Annotated[
@@ -11398,7 +11404,7 @@ class Addon(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     created_at: Annotated[
@@ -11537,7 +11543,7 @@ class AddonCreate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     key: Annotated[
@@ -11623,7 +11629,7 @@ class AddonReplaceUpdate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     instance_type: Annotated[
@@ -12347,7 +12353,7 @@ class PlanPhase(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     duration: Annotated[
@@ -12391,7 +12397,7 @@ class PlanReplaceUpdate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     alignment: Annotated[
@@ -13029,7 +13035,7 @@ class Plan(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     created_at: Annotated[
@@ -13170,7 +13176,7 @@ class PlanCreate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, str] | None,
+        dict[str, Any] | dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     key: Annotated[

@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.Text(), nullable=False),
         sa.Column("time", sa.BigInteger(), nullable=False),
         sa.Column("data", sa.Text(), nullable=True),
-        sa.Column("specversion", sa.String(length=32), nullable=False),
+        sa.Column("specversion", sa.Text(), nullable=False),
         sa.Column("dataschema", sa.Text(), nullable=True),
         sa.Column("ingested_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_om_events")),
@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("meter_id", sa.String(length=26), nullable=False),
         sa.Column("grain", sa.Integer(), nullable=False),
         sa.Column("subject", sa.Text(), nullable=False),
+        sa.Column("group_hash", sa.String(length=40), nullable=False),
         sa.Column("group_key", sa.Text(), nullable=False),
         sa.Column("bucket", sa.BigInteger(), nullable=False),
         sa.Column("events", sa.BigInteger(), nullable=False),
@@ -92,7 +93,7 @@ def upgrade() -> None:
         sa.Column("latest_value", storage.types.ExactDecimal(), nullable=True),
         sa.Column("first_time", sa.BigInteger(), nullable=False),
         sa.Column("last_time", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("meter_id", "grain", "subject", "group_key", "bucket", name=op.f("pk_om_meter_rollups")),
+        sa.PrimaryKeyConstraint("meter_id", "grain", "subject", "group_hash", "bucket", name=op.f("pk_om_meter_rollups")),
     )
     op.create_index("ix_om_meter_rollups_meter_grain_bucket", "om_meter_rollups", ["meter_id", "grain", "bucket"])
 
