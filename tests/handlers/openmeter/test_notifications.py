@@ -250,9 +250,11 @@ def test_invoice_test_event_and_failed_delivery_is_recorded_then_resent(om, rece
     assert status.attempts[0].state == "FAILED" and status.attempts[0].response.status_code == 500
     assert status.state == "PENDING" and status.next_attempt is not None and "HTTP 500" in status.reason
 
-    receiver.status = 200
-    om.resend_notification_event(event_id=event.id, body={})  # PENDING is not re-sent: nothing changes
+    # A delivery still waiting for its retry is not re-sent: resend changes nothing.
     om.resend_notification_event(event_id=event.id, body={"channels": [channel.id]})
+    after = om.get_notification_event(event_id=event.id)
+    assert after.delivery_status[0].state == "PENDING" and "event.resend.timestamp" not in after.annotations
+    assert len(receiver.requests) == 1
 
 
 def test_resend_after_success_and_resend_validation(om, receiver):
