@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from domain.errors import ConflictError
 from domain.gitlab.entities import GroupLink, Member, Namespace, Project, SshKey, User
 from storage.base import Base
 from storage.gitlab_identity import GitlabUserRow, PersonalAccessTokenRow
@@ -98,6 +100,17 @@ class MemberRow(Base):
         UniqueConstraint("source_type", "source_id", "user_id"),
         Index("ix_gl_members_source", "source_type", "source_id"),
     )
+
+
+def flush_new(session: Session, row: Base, conflict: dict) -> None:
+    """Insert `row`; a unique constraint a concurrent request won (PostgreSQL, READ COMMITTED) is a
+    409 with GitLab's body `conflict`, not a 500. The request's transaction stays usable."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        raise ConflictError("conflicting concurrent write", body=conflict) from None
 
 
 # --- mapping -------------------------------------------------------------------------------------
@@ -189,16 +202,19 @@ class GitlabEntityRepository:
     def add_user(self, *, username: str, name: str, email: str, admin: bool, bot: bool, now: dt.datetime) -> User:
         row = GitlabUserRow(username=username, name=name, email=email, admin=admin, bot=bot, state="active",
                             created_at=now, updated_at=now)  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
+        flush_new(self.session, row, {"message": "Username has already been taken"})
         return user_from_row(row)
 
     def update_user(self, user_id: int, *, now: dt.datetime, **changes) -> User:
         row = self.session.get(GitlabUserRow, user_id, with_for_update=True)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.updated_at = now
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                row.updated_at = now
+                self.session.flush()
+        except IntegrityError:
+            raise ConflictError("username taken meanwhile", body={"message": "Username has already been taken"}) from None
         return user_from_row(row)
 
     # --- personal access tokens ----------------------------------------------------------------
@@ -246,8 +262,7 @@ class GitlabEntityRepository:
         row = SshKeyRow(user_id=key.user_id, title=key.title, key=key.key, key_type=key.key_type,
                         fingerprint_md5=key.fingerprint_md5, fingerprint_sha256=key.fingerprint_sha256,
                         usage_type=key.usage_type, expires_at=key.expires_at, created_at=key.created_at)  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
+        flush_new(self.session, row, {"message": {"fingerprint_sha256": ["has already been taken"]}})
         return _key(row)
 
     def key(self, key_id: int) -> SshKey | None:
@@ -276,8 +291,7 @@ class GitlabEntityRepository:
         row = NamespaceRow(name=name, path=path, kind=kind, parent_id=parent.id if parent else None, owner_id=owner_id,
                            full_path=full_path, full_path_lower=full_path.lower(), visibility=visibility,
                            description=description, created_at=now, updated_at=now)  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
+        flush_new(self.session, row, {"message": {"path": ["has already been taken"]}})
         return _namespace(row)
 
     def namespace(self, namespace_id: int, *, lock: bool = False) -> Namespace | None:
@@ -336,8 +350,9 @@ class GitlabEntityRepository:
             GroupLinkRow.shared_group_id == shared_group_id, GroupLinkRow.shared_with_group_id == shared_with_group_id
         )).first()  # fmt: skip
         if row is None:
-            row = GroupLinkRow(shared_group_id=shared_group_id, shared_with_group_id=shared_with_group_id, created_at=now)
-            self.session.add(row)
+            row = GroupLinkRow(shared_group_id=shared_group_id, shared_with_group_id=shared_with_group_id, created_at=now,
+                               group_access=group_access, expires_at=expires_at)  # fmt: skip
+            flush_new(self.session, row, {"message": "409 Conflict - the group is being shared at this moment"})
         row.group_access = group_access
         row.expires_at = expires_at
         self.session.flush()
@@ -374,8 +389,7 @@ class GitlabEntityRepository:
                          full_path_lower=f"{namespace.full_path}/{path}".lower(), visibility=visibility,
                          description=description, default_branch=default_branch, archived=False,
                          created_at=now, updated_at=now)  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
+        flush_new(self.session, row, {"message": {"name": ["has already been taken"], "path": ["has already been taken"]}})
         return _project(row, namespace)
 
     def project(self, project_id: int) -> Project | None:
@@ -434,8 +448,8 @@ class GitlabEntityRepository:
         )).first()  # fmt: skip
         if row is None:
             row = MemberRow(source_type=source_type, source_id=source_id, user_id=user_id, created_by_id=created_by_id,
-                            created_at=now)  # fmt: skip
-            self.session.add(row)
+                            created_at=now, access_level=access_level, expires_at=expires_at, updated_at=now)  # fmt: skip
+            flush_new(self.session, row, {"message": "Member already exists"})
         row.access_level = access_level
         row.expires_at = expires_at
         row.updated_at = now

@@ -220,9 +220,13 @@ class SubscriptionRepository:
     def instance_secret(self, name: str) -> str:
         row = self.session.get(InstanceSecretRow, name)
         if row is None:
-            row = InstanceSecretRow(name=name, value=secrets.token_hex(32))
-            self.session.add(row)
-            self.session.flush()
+            try:
+                with self.session.begin_nested():
+                    row = InstanceSecretRow(name=name, value=secrets.token_hex(32))
+                    self.session.add(row)
+                    self.session.flush()
+            except IntegrityError:  # a concurrent request created it first: use that one
+                row = self.session.scalars(select(InstanceSecretRow).where(InstanceSecretRow.name == name)).one()
         return row.value
 
     def credit_card_validation(self, user_id: int) -> CreditCardValidation | None:
@@ -241,12 +245,18 @@ class SubscriptionRepository:
             CreditCardValidationRow.credit_card_validated_at >= since,
             CreditCardValidationRow.user_id != user_id)) or 0  # fmt: skip
 
-    def save_credit_card_validation(self, record: CreditCardValidation) -> None:
+    def save_credit_card_validation(self, record: CreditCardValidation) -> bool:
+        """False when a concurrent request took the zuora id (or created this user's record) first."""
         row = self.session.get(CreditCardValidationRow, record.user_id) or CreditCardValidationRow(user_id=record.user_id)
-        for name in CreditCardValidation.__dataclass_fields__:
-            setattr(row, name, getattr(record, name))
-        self.session.add(row)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                for name in CreditCardValidation.__dataclass_fields__:
+                    setattr(row, name, getattr(record, name))
+                self.session.add(row)
+                self.session.flush()
+        except IntegrityError:
+            return False
+        return True
 
     # --- add-on purchases ----------------------------------------------------------------------
     def add_on_purchase(self, namespace_id: int, add_on: str) -> AddOnPurchase | None:

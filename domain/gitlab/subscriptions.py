@@ -368,7 +368,7 @@ class SubscriptionsService:
             raise BadRequest()
         salt = self.repository.instance_secret("credit_card_hash_salt")
         expiration = dt.date(year, month, calendar.monthrange(year, month)[1])
-        self.repository.save_credit_card_validation(CreditCardValidation(
+        saved = self.repository.save_credit_card_validation(CreditCardValidation(
             user_id=user.id, credit_card_validated_at=validated_at, zuora_payment_method_xid=zuora,
             stripe_setup_intent_xid=params.get("stripe_setup_intent_xid"),
             stripe_payment_method_xid=params.get("stripe_payment_method_xid"), stripe_card_fingerprint=fingerprint,
@@ -376,6 +376,8 @@ class SubscriptionsService:
             network_hash=_credit_hash(salt, network.lower()), expiration_date_hash=_credit_hash(salt, expiration.isoformat()),
             updated_at=now,
         ))  # fmt: skip
+        if not saved:
+            raise BadRequest()
 
     def credit_card_validation(self, user_id: int) -> CreditCardValidation | None:
         return self.repository.credit_card_validation(user_id)

@@ -176,7 +176,9 @@ class GitLabClient(runtime.BaseClient):
         Decrements the reference counter (deleted below zero) and answers the messages GitLab Shell prints:
         the current broadcast banner first (`alert`; one targeted at the project's path preferred), then one
         merge-request link per pushed branch that is not the default branch and not deleted (`basic`:
-        "To create a merge request for <branch>, visit:\\n  <url>"), then "project moved" after a rename."""
+        "To create a merge request for <branch>, visit:\\n  <url>"), then, once per user and project, "Project
+        '<old>' was moved to '<new>'" after `/allowed` followed a rename, and "The private project <path> was
+        successfully created" after a push created it."""
         return self._request(
             'internalPostReceive',
             'POST',
@@ -830,7 +832,7 @@ class GitLabClient(runtime.BaseClient):
     def share_group(self, *, id: str, body: dict[str, Any]) -> models.Group:
         """Share a group with another group
 
-        Invites the group `group_id` into this group: its members get at most `group_access` here and in the projects below. Sharing again updates the access. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        Invites the group `group_id` into this group: its members get at most `group_access` here and in the projects below. Sharing again updates the access; a simultaneous first share of the same pair answers 409. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
         return self._request(
             'shareGroup',
             'POST',
@@ -1004,23 +1006,6 @@ class GitLabClient(runtime.BaseClient):
             'getProject',
             'GET',
             f'/projects/{runtime.quote_path(id)}',
-            responses={200: models.Project},
-        )
-
-    def rename_project(self, *, id: str, body: dict[str, Any]) -> models.Project:
-        """Rename a project (name and/or path)
-
-        GitLab's edit-project endpoint, for a new `name` and/or `path` (other attributes are ignored). The old
-        full path keeps leading to the project (a redirect route): `/internal/allowed` and
-        `/internal/lfs_authenticate` find it by the old path until another project takes it. A path taken in
-        the namespace answers 409 `{"message": {"path": ["has already been taken"]}}`. Administrators only."""
-        return self._request(
-            'renameProject',
-            'PUT',
-            f'/projects/{runtime.quote_path(id)}',
-            body=body,
-            has_body=body is not None,
-            content_type='application/json',
             responses={200: models.Project},
         )
 

@@ -880,18 +880,6 @@ OPERATIONS: tuple[Operation, ...] = (
         implemented=True,
     ),
     Operation(
-        operation_id='renameProject',
-        method='PUT',
-        path='/projects/{id}',
-        tag='Project Rename',
-        module='handlers.gitlab.project_rename',
-        function='rename_project',
-        success_statuses=(200,),
-        request_media_types=('application/json',),
-        security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
-        implemented=True,
-    ),
-    Operation(
         operation_id='getSubscriptionNamespace',
         method='GET',
         path='/internal/gitlab_subscriptions/namespaces/{id}',

@@ -161,3 +161,22 @@ def test_list_and_revoke_personal_access_tokens(python_gitlab, gitlab_admin_clie
     with pytest.raises(NotFoundError) as error:
         gitlab_admin_client.revoke_personal_access_token(id=token.id)
     assert error.value.body == {"message": "404 Personal Access Token Not Found"}
+
+
+def test_simultaneous_creations_of_one_username_give_one_user_and_409s(clean_server):
+    import threading
+
+    barrier, results = threading.Barrier(6), []
+
+    def create(index: int) -> None:
+        with GitLabClient(clean_server.url, headers={"PRIVATE-TOKEN": "test-root-token"}, retry=NO_RETRY) as client:
+            barrier.wait()
+            try:
+                results.append(client.create_user(body={"email": f"same{index}@example.com", "username": "same", "name": "Same"}).username)
+            except ConflictError as error:
+                results.append(error.body)
+
+    threads = [threading.Thread(target=create, args=(index,)) for index in range(6)]
+    [thread.start() for thread in threads]
+    [thread.join(timeout=60) for thread in threads]
+    assert sorted(map(str, results)) == sorted(["same"] + [str({"message": "Username has already been taken"})] * 5)
