@@ -112,7 +112,7 @@ def _after_attempt(delivery: Delivery, result: SendResult, now: dt.datetime) -> 
 
 def deliver_one(database: Any, event_id: str, channel_id: str, *, hosts: frozenset[str] | None) -> bool:
     """Claim, send and record one delivery; False when it was not ours to send."""
-    from storage.notifications import ChannelRepository, EventRepository
+    from storage.notifications import ChannelRepository, EventRepository, RuleRepository
 
     now = dt.datetime.now(dt.timezone.utc)
     with database.session(write=True) as session:
@@ -121,12 +121,15 @@ def deliver_one(database: Any, event_id: str, channel_id: str, *, hosts: frozens
             return False
         event = events.event_row(event_id)
         channel = ChannelRepository(session).get(channel_id)
+        rule = RuleRepository(session).get(event.rule_id) if event is not None else None
     if event is None:
         return False
+    refusal = None
     if channel is None or channel.disabled or channel.deleted_at is not None:
-        result = SendResult(False, None, "", 0, "channel is disabled or deleted")
-        headers, body = {}, b""
-    else:
+        refusal = "channel is disabled or deleted"
+    elif rule is None or rule.deleted_at is not None or channel_id not in rule.channel_ids:
+        refusal = "channel is no longer assigned to the rule"
+    if refusal is None:
         headers, body = webhook_request(channel, event.payload, event_id=event.id, now=now)
         result = send(channel.url, headers, body, hosts=hosts)
     done = dt.datetime.now(dt.timezone.utc)
@@ -135,8 +138,8 @@ def deliver_one(database: Any, event_id: str, channel_id: str, *, hosts: frozens
         delivery = events.delivery(event_id, channel_id)
         if delivery is None:  # the event was removed meanwhile
             return True
-        if channel is None or channel.disabled or channel.deleted_at is not None:
-            events.save_delivery(dataclasses.replace(delivery, state=FAILED, reason=result.reason, updated_at=done, next_attempt=None))
+        if refusal is not None:
+            events.save_delivery(dataclasses.replace(delivery, state=FAILED, reason=refusal, updated_at=done, next_attempt=None))
         else:
             events.save_delivery(_after_attempt(delivery, result, done))
     return True

@@ -328,3 +328,44 @@ def test_list_events_filters_and_pages(om):
     assert om.list_notification_events(page=10**12, page_size=1000).items == []
     with pytest.raises(NotFoundError):
         om.get_notification_event(event_id="not-an-id")
+
+
+def test_failed_delivery_can_be_resent(om):
+    channel = _channel(om, "http://192.0.2.1/hook")  # not allowed in tests: fails at once
+    rule = om.create_notification_rule(body={"type": "invoice.created", "name": "inv", "channels": [channel.id]})
+    event = _wait_for_state(om, om.test_notification_rule(rule_id=rule.id).id, {"FAILED"})
+    assert len(event.delivery_status[0].attempts) == 1
+    om.resend_notification_event(event_id=event.id, body={})
+    deadline = time.monotonic() + 15
+    while len((status := om.get_notification_event(event_id=event.id).delivery_status[0]).attempts) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert status.state == "FAILED" and [a.state for a in status.attempts] == ["FAILED", "FAILED"]
+
+
+def test_slow_webhook_does_not_slow_the_api(om, receiver):
+    original = receiver.server.RequestHandlerClass.do_POST
+
+    def slow(handler):
+        time.sleep(2)
+        original(handler)
+
+    receiver.server.RequestHandlerClass.do_POST = slow
+    channel = _channel(om, receiver.url + "/slow")
+    rule = om.create_notification_rule(body={"type": "invoice.created", "name": "inv", "channels": [channel.id]})
+    started = time.monotonic()
+    event = om.test_notification_rule(rule_id=rule.id)
+    assert time.monotonic() - started < 1.5
+    assert event.delivery_status[0].state == "PENDING"
+    assert _wait_for_state(om, event.id, {"SUCCESS"}).delivery_status[0].attempts[0].response.duration_ms >= 1900
+
+
+def test_channel_removed_from_the_rule_is_not_sent(om, receiver):
+    first = _channel(om, receiver.url + "/first")
+    second = _channel(om, receiver.url + "/second")
+    rule = om.create_notification_rule(body={"type": "invoice.created", "name": "inv", "channels": [first.id]})
+    event = _wait_for_state(om, om.test_notification_rule(rule_id=rule.id).id, {"SUCCESS"})
+    om.update_notification_rule(rule_id=rule.id, body={"type": "invoice.created", "name": "inv", "channels": [second.id]})
+    with pytest.raises(BadRequestError):  # resend only to channels of the rule
+        om.resend_notification_event(event_id=event.id, body={"channels": [first.id]})
+    assert [r["path"] for r in receiver.requests] == ["/first"]
