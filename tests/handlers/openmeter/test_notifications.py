@@ -369,3 +369,30 @@ def test_channel_removed_from_the_rule_is_not_sent(om, receiver):
     with pytest.raises(BadRequestError):  # resend only to channels of the rule
         om.resend_notification_event(event_id=event.id, body={"channels": [first.id]})
     assert [r["path"] for r in receiver.requests] == ["/first"]
+
+
+def test_the_official_openmeter_sdk_manages_channels_rules_and_test_events(om, clean_server, receiver):
+    from openmeter import Client
+
+    from tests.conftest import OPENMETER_KEY
+
+    with Client(endpoint=clean_server.url, token=OPENMETER_KEY) as sdk:
+        channel = sdk.notification_channels.create({"type": "WEBHOOK", "name": "sdk", "url": receiver.url + "/sdk"})
+        # The SDK returns union-typed resources (channels, rules) as plain JSON objects.
+        channel_id, secret = channel["id"], channel["signingSecret"]
+        assert secret.startswith("whsec_")
+        rule = sdk.notification_rules.create({"type": "entitlements.reset", "name": "reset", "channels": [channel_id]})
+        rule_id = rule["id"]
+        assert [c["id"] for c in rule["channels"]] == [channel_id]
+        assert [r["id"] for r in sdk.notification_rules.list()["items"]] == [rule_id]
+        event = sdk.notification_rules.test(rule_id)
+        assert event.type == "entitlements.reset" and event.rule["id"] == rule_id
+        _wait_for_state(om, event.id, {"SUCCESS"})
+        assert sdk.notification_events.get(event.id).delivery_status[0].state == "SUCCESS"
+        assert [e.id for e in sdk.notification_events.list(rule=[rule_id])["items"]] == [event.id]
+        sdk.notification_events.resend(event.id, {})
+        sdk.notification_rules.delete(rule_id)
+        sdk.notification_channels.delete(channel_id)
+        assert sdk.notification_channels.list()["items"] == []
+    assert signing.verify(secret, {k.lower(): v for k, v in receiver.requests[0]["headers"].items()},
+                          receiver.requests[0]["body"])  # fmt: skip
