@@ -169,6 +169,22 @@ class RedirectRouteRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class PushNoticeRow(Base):
+    """What `/allowed` leaves for the next `/post_receive` of the same user and project (GitLab keeps it in
+    Redis): "project moved" after a push through a redirect, "project created" after a push created it."""
+
+    __tablename__ = "gl_push_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    project_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (UniqueConstraint("user_id", "project_id", "kind"),)
+
+
 # --- values ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DeployKey:
@@ -520,6 +536,21 @@ class GitlabInternalRepository:
         self.session.execute(update(table).where(table.c.id == project_id).values(
             name=name, path=path, full_path_lower=full_path.lower(), updated_at=now))  # fmt: skip
         self.session.expire_all()
+
+    # --- push notices ---
+    def leave_notice(self, user_id: int, project_id: int, kind: str, message: str, now: dt.datetime) -> None:
+        table = PushNoticeRow.__table__
+        self.session.execute(delete(table).where(table.c.user_id == user_id, table.c.project_id == project_id, table.c.kind == kind))
+        self.session.execute(table.insert().values(user_id=user_id, project_id=project_id, kind=kind, message=message, created_at=now))
+
+    def take_notice(self, user_id: int, project_id: int, kind: str) -> str | None:
+        """The notice, removed: it is shown once."""
+        table = PushNoticeRow.__table__
+        condition = (table.c.user_id == user_id, table.c.project_id == project_id, table.c.kind == kind)
+        message = self.session.scalar(select(table.c.message).where(*condition))
+        if message is not None:
+            self.session.execute(delete(table).where(*condition))
+        return message
 
     # --- redirect routes ---
     def add_redirect(self, project_id: int, path: str, now: dt.datetime) -> None:

@@ -256,9 +256,11 @@ class InternalService:
     def allowed(self, *, actor: ResolvedActor, repository: Repository, action: str, changes: str | None,
                 protocol: str, now: dt.datetime) -> dict[str, Any] | access.Denied:  # fmt: skip
         parsed_changes = access.parse_changes(changes)
+        created = False
         if (repository.project is None and repository.repo_type is access.RepoType.PROJECT
                 and action == access.GitAction.RECEIVE_PACK.value and parsed_changes is None):  # fmt: skip
             repository = self.create_on_push(actor, repository, now=now)
+            created = repository.project is not None
         project = repository.project
         access_actor = access.Actor()
         level = access.NO_ACCESS
@@ -280,6 +282,8 @@ class InternalService:
         if isinstance(result, access.Denied):
             return result
         assert project is not None
+        if actor.user is not None and repository.repo_type is access.RepoType.PROJECT:
+            self._leave_notices(actor.user, repository, protocol=protocol, created=created, now=now)
         messages = []
         if actor.key is not None and actor.key.expires_at is not None:
             if actor.key.expires_at <= now:
@@ -310,6 +314,26 @@ class InternalService:
             payload["gl_key_type"] = "deploy_key" if actor.deploy_key is not None else "key"
             payload["gl_key_id"] = actor.key_id
         return payload
+
+    def repository_url(self, full_path: str, protocol: str) -> str:
+        if protocol == "ssh":
+            return f"git@{urlsplit(self.external_url).hostname or 'localhost'}:{full_path}.git"
+        return f"{self.external_url}/{full_path}.git"
+
+    def _leave_notices(self, user: User, repository: Repository, *, protocol: str, created: bool, now: dt.datetime) -> None:
+        """What the next `/post_receive` of this user shows once (GitLab's ProjectMoved / ProjectCreated)."""
+        project = repository.project
+        assert project is not None
+        url = self.repository_url(project.full_path, protocol)
+        if repository.redirected_from is not None:
+            moved = (f"Project '{repository.redirected_from}' was moved to '{project.full_path}'.\n\n"
+                     f"Please update your Git remote:\n\n  git remote set-url origin {url}\n")  # fmt: skip
+            self.repository.leave_notice(user.id, project.id, "moved", moved, now)
+        if created:
+            message = (f"\nThe private project {project.full_path} was successfully created.\n\n"
+                       f"To configure the remote, run:\n  git remote add origin {url}\n\n"
+                       f"To view the project, visit:\n  {self.external_url}/{project.full_path}\n\n")  # fmt: skip
+            self.repository.leave_notice(user.id, project.id, "created", message, now)
 
     # --- LFS ---
     def lfs_actor_name(self, actor: ResolvedActor) -> str | None:
@@ -389,7 +413,8 @@ class InternalService:
     def reference_counter(self, gl_repository: str | None, *, now: dt.datetime) -> int:
         return self.repository.reference_counter(self.counter_name(gl_repository), now=now)
 
-    def post_receive_messages(self, *, repository: Repository, changes: str | None, now: dt.datetime) -> list[dict[str, str]]:
+    def post_receive_messages(self, *, repository: Repository, changes: str | None, now: dt.datetime,
+                              user: User | None = None) -> list[dict[str, str]]:  # fmt: skip
         messages: list[dict[str, str]] = []
         project = repository.project
         banner = self.broadcast_banner(project.full_path if project is not None else None, now=now)
@@ -406,6 +431,11 @@ class InternalService:
                 continue
             url = f"{self.external_url}/{project.full_path}/-/merge_requests/new?merge_request%5Bsource_branch%5D={quote_plus(branch)}"
             messages.append({"message": f"To create a merge request for {branch}, visit:\n  {url}", "type": "basic"})
+        if user is not None:
+            for kind in ("moved", "created"):
+                notice = self.repository.take_notice(user.id, project.id, kind)
+                if notice is not None:
+                    messages.append({"message": notice, "type": "basic"})
         return messages
 
     def broadcast_banner(self, project_path: str | None, *, now: dt.datetime) -> str | None:

@@ -5511,7 +5511,7 @@ class PriceTier(ApiModel):
         ),
     ] = None
     flat_price: Annotated[
-        FlatPrice | dict[str, Any] | None,
+        FlatPrice | None,
         Field(
             alias="flatPrice",
             description="The flat price component of the tier.",
@@ -5519,7 +5519,7 @@ class PriceTier(ApiModel):
         ),
     ] = None
     unit_price: Annotated[
-        UnitPrice | dict[str, Any] | None,
+        UnitPrice | None,
         Field(
             alias="unitPrice",
             description="The unit price component of the tier.",
@@ -5584,7 +5584,7 @@ class RateCardFlatFee(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     feature_key: Annotated[
@@ -5624,7 +5624,7 @@ class RateCardFlatFee(ApiModel):
         ),
     ] = None
     price: Annotated[
-        FlatPriceWithPaymentTerm | dict[str, Any] | None,
+        FlatPriceWithPaymentTerm | None,
         Field(
             description="The price of the rate card.\nWhen null, the feature or service is free.",
             examples=[{"type": "flat", "amount": "100", "paymentTerm": "in_arrears"}],
@@ -10220,7 +10220,7 @@ class RateCardUsageBased(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     feature_key: Annotated[
@@ -11404,7 +11404,7 @@ class Addon(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     created_at: Annotated[
@@ -11543,7 +11543,7 @@ class AddonCreate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     key: Annotated[
@@ -11629,7 +11629,7 @@ class AddonReplaceUpdate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     instance_type: Annotated[
@@ -12353,7 +12353,7 @@ class PlanPhase(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     duration: Annotated[
@@ -12397,7 +12397,7 @@ class PlanReplaceUpdate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     alignment: Annotated[
@@ -13035,7 +13035,7 @@ class Plan(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     created_at: Annotated[
@@ -13176,7 +13176,7 @@ class PlanCreate(ApiModel):
         ),
     ] = None
     metadata: Annotated[
-        dict[str, Any] | dict[str, str] | None,
+        dict[str, str] | None,
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     key: Annotated[

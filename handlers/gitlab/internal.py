@@ -167,5 +167,7 @@ def internal_post_receive(ctx: RequestContext, *, body: dict[str, Any]) -> model
     service = _service(ctx)
     repository = service.resolve_repository(gl_repository=gl_repository, project=None)
     service.decrease_reference_counter(gl_repository, now=ctx.now)
-    messages = service.post_receive_messages(repository=repository, changes=body.get("changes"), now=ctx.now)
+    identifier = body.get("identifier")
+    user = service.resolve_actor(identifier=identifier).user if isinstance(identifier, str) else None
+    messages = service.post_receive_messages(repository=repository, changes=body.get("changes"), now=ctx.now, user=user)
     return models.PostReceiveResponse(messages=messages, reference_counter_decreased=True)

@@ -199,12 +199,23 @@ def test_entities_need_an_admin(acme, clean_server):
 
 
 # --- project rename ------------------------------------------------------------------------------------
-def test_renamed_projects_keep_answering_on_their_old_path(acme, gitlab_internal, gitlab_admin_client):
+def rename(server, project_id: int, **changes):
+    """Renames go through the domain service: `PUT /projects/:id` belongs to the Projects tag (entity model)."""
+    import datetime as dt
+
+    from domain.gitlab.internal_entities import InternalEntityService
+
+    with server.backend.database.session() as session:
+        service = InternalEntityService(session)
+        service.rename_project(service.project(project_id), name=changes.get("name"), path=changes.get("path"),
+                               now=dt.datetime.now(dt.timezone.utc))  # fmt: skip
+
+
+def test_renamed_projects_keep_answering_on_their_old_path(acme, gitlab_internal, clean_server):
     gl, p = acme
     dev, dev_key = user_with_key(gl, "dev")
     p.members.create({"user_id": dev.id, "access_level": 30})
-    p.name, p.path = "Application", "application"
-    p.save()
+    rename(clean_server, p.id, name="Application", path="application")
     renamed = gl.projects.get(p.id)
     assert (renamed.name, renamed.path_with_namespace) == ("Application", "acme/application")
     for path in ("acme/app.git", "acme/application.git", "ACME/App"):
@@ -216,6 +227,8 @@ def test_renamed_projects_keep_answering_on_their_old_path(acme, gitlab_internal
     newcomer = project(gl, gl.groups.get("acme"), "app")
     status, body = allowed(gitlab_internal, user_id=1, project="acme/app", action="git-upload-pack")
     assert body.gl_repository == f"project-{newcomer.id}"
-    with pytest.raises(ConflictError) as error:
-        gitlab_admin_client.rename_project(id=str(p.id), body={"path": "app"})
+    from domain.errors import ConflictError as TakenError
+
+    with pytest.raises(TakenError) as error:
+        rename(clean_server, p.id, path="app")
     assert error.value.body == {"message": {"path": ["has already been taken"]}}

@@ -90,3 +90,30 @@ def test_post_receive_parameter_errors(gitlab_internal):
     with pytest.raises(BadRequestError) as error:
         gitlab_internal.internal_post_receive(body={"gl_repository": "project-x"})
     assert error.value.body == {"error": "gl_repository is invalid"}
+
+
+def test_project_moved_and_created_notices_are_shown_once(gitlab_internal, python_gitlab, app_project, clean_server):
+    from domain.gitlab.internal_entities import InternalEntityService
+    from tests.handlers.gitlab.internal_support import user_with_key
+
+    gl = python_gitlab
+    dev, key = user_with_key(gl, "dev")
+    gl.groups.get("acme").members.create({"user_id": dev.id, "access_level": 30})
+    with clean_server.backend.database.session() as session:
+        service = InternalEntityService(session)
+        service.rename_project(service.project(app_project.id), name=None, path="renamed", now=dt.datetime.now(dt.timezone.utc))
+    gitlab_internal.internal_allowed(body={"key_id": str(key.id), "project": "acme/app.git", "action": "git-receive-pack",
+                                           "protocol": "ssh", "changes": "_any"})  # fmt: skip
+    body = {"gl_repository": f"project-{app_project.id}", "identifier": f"key-{key.id}", "changes": f"{ZERO} {SHA_A} refs/heads/x"}
+    messages = [m.message for m in gitlab_internal.internal_post_receive(body=body).messages]
+    assert messages[1] == ("Project 'acme/app' was moved to 'acme/renamed'.\n\nPlease update your Git remote:\n\n"
+                           "  git remote set-url origin git@127.0.0.1:acme/renamed.git\n")  # fmt: skip
+    assert len(gitlab_internal.internal_post_receive(body=body).messages) == 1  # shown once
+
+    created = gitlab_internal.internal_allowed(body={"user_id": dev.id, "project": "acme/brand-new", "action": "git-receive-pack",
+                                                     "protocol": "http", "changes": "_any"})  # fmt: skip
+    after = gitlab_internal.internal_post_receive(body={"gl_repository": created.gl_repository, "identifier": f"user-{dev.id}"})
+    assert [m.model_dump() for m in after.messages] == [{"type": "basic", "message": (
+        "\nThe private project acme/brand-new was successfully created.\n\nTo configure the remote, run:\n"
+        "  git remote add origin http://127.0.0.1:8080/acme/brand-new.git\n\nTo view the project, visit:\n"
+        "  http://127.0.0.1:8080/acme/brand-new\n\n")}]  # fmt: skip
