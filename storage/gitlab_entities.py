@@ -339,6 +339,22 @@ class GitlabEntityRepository:
             query = query.where(or_(func.lower(NamespaceRow.name).like(pattern), NamespaceRow.full_path_lower.like(pattern)))
         return [_namespace(row) for row in self.session.scalars(query.order_by(NamespaceRow.id))]
 
+    def namespaces(self, *, search: str | None = None) -> list[Namespace]:
+        query = select(NamespaceRow)
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(or_(func.lower(NamespaceRow.name).like(pattern), NamespaceRow.full_path_lower.like(pattern)))
+        return [_namespace(row) for row in self.session.scalars(query.order_by(NamespaceRow.id))]
+
+    def all_projects(self, *, search: str | None = None) -> list[Project]:
+        query = select(ProjectRow)
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(or_(func.lower(ProjectRow.name).like(pattern), ProjectRow.full_path_lower.like(pattern)))
+        rows = list(self.session.scalars(query.order_by(ProjectRow.id)))
+        namespaces = {nid: self.namespace(nid) for nid in {row.namespace_id for row in rows}}
+        return [_project(row, namespaces[row.namespace_id]) for row in rows]
+
     def subgroups(self, namespace_id: int) -> list[Namespace]:
         rows = self.session.scalars(select(NamespaceRow).where(NamespaceRow.parent_id == namespace_id).order_by(NamespaceRow.id))
         return [_namespace(row) for row in rows]

@@ -79,6 +79,9 @@ class NamespaceService:
     def subgroups(self, group: Namespace) -> list[Namespace]:
         return self.repository.subgroups(group.id)
 
+    def list_namespaces(self, *, search: str | None = None) -> list[Namespace]:
+        return self.repository.namespaces(search=search)
+
     def list_groups(self, *, search: str | None = None) -> list[Namespace]:
         return self.repository.groups(search=search)
 

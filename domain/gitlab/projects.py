@@ -50,5 +50,12 @@ class ProjectService:
                                            visibility=visibility, description=description,
                                            default_branch=default_branch, now=now)  # fmt: skip
 
+    def list(self, *, search: str | None = None) -> list[Project]:
+        return self.repository.all_projects(search=search)
+
+    def in_group(self, group: Namespace, *, include_subgroups: bool) -> list[Project]:
+        ids = self.repository.descendant_ids(group.id) if include_subgroups else [group.id]
+        return sorted(self.repository.projects_in(ids), key=lambda project: project.id)
+
     def in_namespaces(self, namespace_ids: list[int]) -> list[Project]:
         return self.repository.projects_in(namespace_ids)

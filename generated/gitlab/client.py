@@ -777,6 +777,22 @@ class GitLabClient(runtime.BaseClient):
             responses={201: models.PersonalAccessToken},
         )
 
+    def list_namespaces(self, *, search: str | None = None, page: int | None = None, per_page: int | None = None) -> list[models.NamespaceBasic]:
+        """List namespaces
+
+        User namespaces and groups, by id; `search` matches part of the name or full path. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listNamespaces',
+            'GET',
+            '/namespaces',
+            query=[
+                QueryParam('search', search, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.NamespaceBasic]},
+        )
+
     def get_namespace(self, *, id: str) -> models.Namespace:
         """Get a namespace
 
@@ -827,6 +843,37 @@ class GitLabClient(runtime.BaseClient):
             'GET',
             f'/groups/{runtime.quote_path(id)}',
             responses={200: models.Group},
+        )
+
+    def list_subgroups(self, *, id: str, page: int | None = None, per_page: int | None = None) -> list[models.Group]:
+        """List a group's subgroups
+
+        The direct subgroups, by id. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listSubgroups',
+            'GET',
+            f'/groups/{runtime.quote_path(id)}/subgroups',
+            query=[
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Group]},
+        )
+
+    def list_group_projects(self, *, id: str, include_subgroups: bool | None = None, page: int | None = None, per_page: int | None = None) -> list[models.Project]:
+        """List a group's projects
+
+        The group's projects, by id; with `include_subgroups`, those of its subgroups too. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listGroupProjects',
+            'GET',
+            f'/groups/{runtime.quote_path(id)}/projects',
+            query=[
+                QueryParam('include_subgroups', include_subgroups, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Project]},
         )
 
     def share_group(self, *, id: str, body: dict[str, Any]) -> models.Group:
@@ -982,6 +1029,22 @@ class GitLabClient(runtime.BaseClient):
             'DELETE',
             f'/projects/{runtime.quote_path(id)}/members/{runtime.quote_path(user_id)}',
             responses={204: None},
+        )
+
+    def list_projects(self, *, search: str | None = None, page: int | None = None, per_page: int | None = None) -> list[models.Project]:
+        """List projects
+
+        Every project, by id; `search` matches part of the name or path. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'listProjects',
+            'GET',
+            '/projects',
+            query=[
+                QueryParam('search', search, style='form', explode=True, json_content=False),
+                QueryParam('page', page, style='form', explode=True, json_content=False),
+                QueryParam('per_page', per_page, style='form', explode=True, json_content=False),
+            ],
+            responses={200: list[models.Project]},
         )
 
     def create_project(self, *, body: Any | dict[str, Any]) -> models.Project:

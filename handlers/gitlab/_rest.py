@@ -124,3 +124,11 @@ def project_out(ctx: RequestContext, project: Project, namespace_names: list[str
         ssh_url_to_repo=f"git@{host}:{project.full_path}.git", http_url_to_repo=f"{base}/{project.full_path}.git",
         namespace=namespace_basic(ctx, project.namespace), archived=project.archived, creator_id=project.creator_id,
     ))  # fmt: skip
+
+
+def project_full(ctx: RequestContext, project: Project) -> dict:
+    """The project, `name_with_namespace` naming the whole namespace chain."""
+    from domain.gitlab.namespaces import NamespaceService
+
+    chain = NamespaceService(ctx.session).repository.ancestors(project.namespace)
+    return project_out(ctx, project, [namespace.name for namespace in reversed(chain)])

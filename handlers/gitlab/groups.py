@@ -5,7 +5,8 @@ from __future__ import annotations
 from domain.gitlab.members import GROUP_SOURCE, MemberService
 from domain.gitlab.namespaces import NamespaceService
 from generated.gitlab import models
-from handlers.gitlab._rest import base_url, dump, member_out, paginated, parse_date, require_admin
+from domain.gitlab.projects import ProjectService
+from handlers.gitlab._rest import base_url, dump, member_out, paginated, parse_date, project_full, require_admin
 from tollgate.context import Reply, RequestContext
 
 
@@ -48,6 +49,26 @@ def get_group(ctx: RequestContext, *, id_: str) -> dict:
     require_admin(ctx)
     service = NamespaceService(ctx.session)
     return _group(ctx, service, service.group(id_))
+
+
+def list_subgroups(ctx: RequestContext, *, id_: str, page: int = 1, per_page: int = 20) -> Reply:
+    require_admin(ctx)
+    service = NamespaceService(ctx.session)
+    group = service.group(id_)
+    subgroups = service.subgroups(group)
+    chosen = subgroups[(page - 1) * per_page: page * per_page]
+    return paginated(ctx, [_group(ctx, service, g) for g in chosen], path=f"/groups/{group.id}/subgroups", page=page,
+                     per_page=per_page, total=len(subgroups), already_sliced=True)  # fmt: skip
+
+
+def list_group_projects(ctx: RequestContext, *, id_: str, include_subgroups: bool = False, page: int = 1,
+                        per_page: int = 20) -> Reply:  # fmt: skip
+    require_admin(ctx)
+    group = NamespaceService(ctx.session).group(id_)
+    projects = ProjectService(ctx.session).in_group(group, include_subgroups=include_subgroups)
+    chosen = projects[(page - 1) * per_page: page * per_page]
+    return paginated(ctx, [project_full(ctx, p) for p in chosen], path=f"/groups/{group.id}/projects", page=page,
+                     per_page=per_page, total=len(projects), already_sliced=True)  # fmt: skip
 
 
 def share_group(ctx: RequestContext, *, id_: str, body: dict) -> dict:

@@ -7,7 +7,7 @@ from domain.gitlab.members import PROJECT_SOURCE, MemberService
 from domain.gitlab.namespaces import NamespaceService
 from domain.gitlab.projects import ProjectService
 from domain.gitlab.users import UserService
-from handlers.gitlab._rest import member_out, paginated, parse_date, project_out, require_admin
+from handlers.gitlab._rest import member_out, paginated, parse_date, project_full, require_admin
 from tollgate.context import Reply, RequestContext
 
 
@@ -29,8 +29,15 @@ def create_project(ctx: RequestContext, *, body: dict) -> dict:
 
 
 def _project(ctx: RequestContext, project) -> dict:
-    chain = NamespaceService(ctx.session).repository.ancestors(project.namespace)
-    return project_out(ctx, project, [namespace.name for namespace in reversed(chain)])
+    return project_full(ctx, project)
+
+
+def list_projects(ctx: RequestContext, *, search: str | None = None, page: int = 1, per_page: int = 20) -> Reply:
+    require_admin(ctx)
+    projects = ProjectService(ctx.session).list(search=search)
+    chosen = projects[(page - 1) * per_page: page * per_page]
+    return paginated(ctx, [project_full(ctx, p) for p in chosen], path="/projects", page=page, per_page=per_page,
+                     total=len(projects), already_sliced=True)  # fmt: skip
 
 
 def get_project(ctx: RequestContext, *, id_: str) -> dict:

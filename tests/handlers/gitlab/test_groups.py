@@ -73,3 +73,15 @@ def test_share_group_with_group(python_gitlab, gitlab_admin_client):
     assert gitlab_admin_client.get_group(id="product").shared_with_groups == []
     with pytest.raises(NotFoundError):
         gitlab_admin_client.unshare_group(id="product", group_id=partners.id)
+
+
+def test_subgroups_and_group_projects(python_gitlab, gitlab_admin_client):
+    top = python_gitlab.groups.create({"name": "Top", "path": "top"})
+    sub = python_gitlab.groups.create({"name": "Sub", "path": "sub", "parent_id": top.id})
+    python_gitlab.projects.create({"name": "Alpha", "namespace_id": top.id})
+    python_gitlab.projects.create({"name": "Beta", "namespace_id": sub.id})
+    assert [g.full_path for g in top.subgroups.list(get_all=True)] == ["top/sub"]
+    assert [p.path_with_namespace for p in top.projects.list(get_all=True)] == ["top/alpha"]
+    assert [p.path_with_namespace for p in gitlab_admin_client.list_group_projects(id="top", include_subgroups=True)] == ["top/alpha", "top/sub/beta"]
+    with pytest.raises(NotFoundError):
+        gitlab_admin_client.list_subgroups(id="nowhere")

@@ -24,3 +24,10 @@ def test_get_namespace_by_id_and_path(python_gitlab, gitlab_admin_client):
     with pytest.raises(NotFoundError) as error:
         gitlab_admin_client.get_namespace(id="nowhere")
     assert error.value.body == {"message": "404 Namespace Not Found"}
+
+
+def test_list_namespaces(python_gitlab, gitlab_admin_client):
+    python_gitlab.groups.create({"name": "Team", "path": "team"})
+    python_gitlab.users.create({"email": "alice@example.com", "username": "alice", "name": "Alice"})
+    assert [(n.full_path, n.kind) for n in python_gitlab.namespaces.list(get_all=True)] == [("root", "user"), ("team", "group"), ("alice", "user")]
+    assert [n.full_path for n in gitlab_admin_client.list_namespaces(search="TEA")] == ["team"]

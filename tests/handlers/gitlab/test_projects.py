@@ -48,3 +48,11 @@ def test_project_members(python_gitlab, gitlab_admin_client):
     assert gitlab_admin_client.list_project_members(id="root/app") == []
     with pytest.raises(NotFoundError):
         gitlab_admin_client.remove_project_member(id="root/app", user_id=alice.id)
+
+
+def test_list_projects(python_gitlab, gitlab_admin_client):
+    for name in ("One", "Two", "Three"):
+        python_gitlab.projects.create({"name": name})
+    assert [p.path_with_namespace for p in python_gitlab.projects.list(get_all=True)] == ["root/one", "root/two", "root/three"]
+    assert [p.name for p in gitlab_admin_client.list_projects(search="TWO")] == ["Two"]
+    assert len(gitlab_admin_client.list_projects(per_page=2, page=2)) == 1
