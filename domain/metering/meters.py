@@ -165,6 +165,12 @@ class MeterService:
         problems.check(changes.description is None or bool(changes.description), "description must not be empty", field="description")
         validate_group_by(changes.group_by, current.value_property, problems)
         problems.raise_if_any()
+        removed = set(current.group_by) - set(changes.group_by)
+        if removed:
+            for feature in self._active_features(current):
+                used = sorted(removed & set(feature.meter_group_by_filters or {}))
+                if used:
+                    raise ConflictError(f"group by {', '.join(used)} is used by feature {feature.key} and cannot be removed")
         meter = dataclasses.replace(
             current,
             name=changes.name or current.key,
@@ -183,7 +189,16 @@ class MeterService:
     def delete(self, id_or_key: str, *, now: dt.datetime) -> None:
         meter = self.get(id_or_key)
         if meter.deleted_at is None:
+            if self._active_features(meter):
+                raise ConflictError("meter has active features and cannot be deleted")
             self.meters.save(dataclasses.replace(meter, deleted_at=now, updated_at=now))
+
+    def _active_features(self, meter: Meter) -> list[Any]:
+        """Live (not archived) features of the meter (openmeter-core.md 3.3: they block a delete)."""
+        from domain.features import FeatureService
+
+        features, _ = FeatureService(self.session).list(meter_slugs=[meter.key])
+        return [feature for feature in features if feature.archived_at is None]
 
     def active_for_event_types(self, event_types: set[str]) -> list[Meter]:
         return self.meters.active_for_event_types(event_types)

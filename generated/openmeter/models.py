@@ -2314,6 +2314,8 @@ class PlanAddonCreate(ApiModel):
         Field(
             alias="maxQuantity",
             description="The maximum number of times the add-on can be purchased for the plan.\nIt is not applicable for add-ons with single instance type.",
+            ge=-2147483648,
+            le=2147483647,
             title="Max quantity of the add-on",
         ),
     ] = None
@@ -2359,6 +2361,8 @@ class PlanAddonReplaceUpdate(ApiModel):
         Field(
             alias="maxQuantity",
             description="The maximum number of times the add-on can be purchased for the plan.\nIt is not applicable for add-ons with single instance type.",
+            ge=-2147483648,
+            le=2147483647,
             title="Max quantity of the add-on",
         ),
     ] = None

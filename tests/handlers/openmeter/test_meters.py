@@ -204,3 +204,16 @@ def test_the_official_openmeter_sdk_creates_meters_ingests_and_queries(clean_ser
         assert sorted(e.event.id for e in client.events.list(from_parameter=T0 - dt.timedelta(days=1))) == ["ev-1", "ev-2", "ev-3"]
         client.meters.delete("sdk_tokens")
         assert client.meters.list() == []
+
+
+def test_live_features_block_deleting_the_meter_and_removing_their_group_by(om):
+    meter(om, group_by={"model": "$.model", "region": "$.region"})
+    om.create_feature(body={"key": "gpt4", "name": "GPT-4", "meterSlug": "tokens", "meterGroupByFilters": {"model": "gpt-4"}})
+    with pytest.raises(ConflictError):
+        om.delete_meter(meter_id_or_slug="tokens")
+    with pytest.raises(ConflictError):
+        om.update_meter(meter_id_or_slug="tokens", body={"groupBy": {"region": "$.region"}})
+    assert om.update_meter(meter_id_or_slug="tokens", body={"groupBy": {"model": "$.model"}}).group_by == {"model": "$.model"}
+    om.delete_feature(feature_id="gpt4")
+    om.delete_meter(meter_id_or_slug="tokens")
+    assert om.list_meters() == []
