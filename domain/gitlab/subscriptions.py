@@ -30,7 +30,6 @@ from domain.gitlab.subscriptions_model import (
     AddOnPurchase,
     CreditCardValidation,
     MinutesPack,
-    NamespaceLimits,
     Subscription,
     plan_title,
     titleize,

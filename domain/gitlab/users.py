@@ -15,7 +15,7 @@ import secrets
 import struct
 from typing import TYPE_CHECKING
 
-from domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError
+from domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from domain.gitlab.entities import Namespace, SshKey, User
 from domain.gitlab.identity import token_digest
 
@@ -234,4 +234,3 @@ class UserService:
         return key
 
 
-__all__ = ["UserService", "ParsedKey", "model_error", "DomainError"]
