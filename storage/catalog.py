@@ -70,7 +70,7 @@ class PlanAddonRow(Base):
     id: Mapped[str] = mapped_column(String(26), primary_key=True)
     plan_id: Mapped[str] = mapped_column(String(26), ForeignKey("om_plans.id"))
     addon_id: Mapped[str] = mapped_column(String(26), ForeignKey("om_addons.id"))
-    from_plan_phase: Mapped[str] = mapped_column(String(256))
+    from_plan_phase: Mapped[str] = mapped_column(String)
     max_quantity: Mapped[int | None] = mapped_column(Integer)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

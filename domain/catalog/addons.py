@@ -19,7 +19,7 @@ from domain.catalog.issues import Issue, field_of, issue, keyed, raise_critical,
 from domain.catalog.model import ACTIVE, ARCHIVED, DRAFT, Addon, ListQuery
 from domain.catalog.plans import check_features_exist, feature_issues
 from domain.currencies import is_known_currency
-from domain.errors import NotFoundError
+from domain.errors import ConflictError, NotFoundError
 from domain.ids import is_ulid, new_id
 
 
@@ -112,8 +112,8 @@ class AddonService:
         return self.addons.list(query, now=now)
 
     def _checked(self, addon: Addon) -> None:
-        raise_critical(validate_addon(addon))
         check_features_exist(self.session, addon.rate_cards)
+        raise_critical(validate_addon(addon))
 
     def create(self, inputs: AddonInput, *, now: dt.datetime) -> Addon:
         addon = Addon(
@@ -124,9 +124,9 @@ class AddonService:
         )  # fmt: skip
         self._checked(addon)
         drafts = [a for a in self.addons.versions(addon.key) if a.deleted_at is None and a.status(now) == DRAFT]
-        if drafts:
-            raise_issues([issue("addon_invalid_status", "$.status",
-                                message=f"only a single draft version is allowed (draft {drafts[0].id}, version {drafts[0].version})")])  # fmt: skip
+        if drafts:  # a state conflict: 409 naming the draft (the reference answers 400)
+            raise ConflictError(f"only a single draft version is allowed: add-on {drafts[0].id} (version {drafts[0].version}) is a draft",
+                                extensions={"conflictingEntityId": drafts[0].id})  # fmt: skip
         addon = dataclasses.replace(addon, version=self.addons.max_version(addon.key) + 1)
         self.addons.insert(addon)
         return addon

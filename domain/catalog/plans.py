@@ -19,7 +19,7 @@ from domain.catalog import durations, ratecards
 from domain.catalog.issues import Issue, field_of, issue, keyed, raise_critical, raise_issues, warnings
 from domain.catalog.model import ACTIVE, DRAFT, SCHEDULED, ListQuery, Plan
 from domain.currencies import is_known_currency
-from domain.errors import NotFoundError
+from domain.errors import ConflictError, NotFoundError
 from domain.ids import is_ulid, new_id
 
 PLAN_BILLING_CADENCES = ("P1W", "P2W", "P4W", "P1M", "P3M", "P6M", "P12M", "P1Y")
@@ -181,15 +181,16 @@ class PlanService:
     # --- changes -------------------------------------------------------------------------------
 
     def _checked(self, plan: Plan) -> Plan:
-        raise_critical(validate_plan(plan))
+        # Features are resolved first, as the reference does, then the content is validated.
         check_features_exist(self.session, [card for _, card in all_cards(plan)])
+        raise_critical(validate_plan(plan))
         return plan
 
     def _refuse_second_draft(self, key: str, now: dt.datetime) -> None:
         drafts = [p for p in self.plans.versions(key) if p.deleted_at is None and p.status(now) == DRAFT]
-        if drafts:
-            raise_issues([issue("plan_invalid_status", "$.status",
-                                message=f"only a single draft version is allowed (draft {drafts[0].id}, version {drafts[0].version})")])  # fmt: skip
+        if drafts:  # a state conflict: 409 naming the draft (the reference answers 400)
+            raise ConflictError(f"only a single draft version is allowed: plan {drafts[0].id} (version {drafts[0].version}) is a draft",
+                                extensions={"conflictingEntityId": drafts[0].id})  # fmt: skip
 
     def create(self, inputs: PlanInput, *, now: dt.datetime) -> Plan:
         phases = normalise_phases(inputs.phases)

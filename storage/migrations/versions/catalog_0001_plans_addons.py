@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("plan_id", sa.String(length=26), nullable=False),
         sa.Column("addon_id", sa.String(length=26), nullable=False),
-        sa.Column("from_plan_phase", sa.String(length=256), nullable=False),
+        sa.Column("from_plan_phase", sa.String(), nullable=False),
         sa.Column("max_quantity", sa.Integer(), nullable=True),
         sa.Column("metadata", sa.JSON(), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(), nullable=False),

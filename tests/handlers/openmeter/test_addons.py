@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generated.runtime import BadRequestError, NotFoundError
+from generated.runtime import BadRequestError, ConflictError, NotFoundError
 
 
 def _card(key: str = "extra_seats", **changes):
@@ -23,9 +23,9 @@ def test_create_publish_next_version_and_archive(om):
     v1 = om.create_addon(body=_addon(description="Ten more seats"))
     assert (v1.version, v1.status, v1.instance_type, v1.description) == (1, "draft", "single", "Ten more seats")
     assert v1.rate_cards[0].price.amount == "5"
-    with pytest.raises(BadRequestError) as error:
+    with pytest.raises(ConflictError) as error:
         om.create_addon(body=_addon())
-    assert "single draft" in error.value.body["detail"]
+    assert error.value.body["extensions"]["conflictingEntityId"] == v1.id
     with pytest.raises(NotFoundError):
         om.get_addon(addon_id="seats_pack")  # by key: only the active version
     assert om.get_addon(addon_id="seats_pack", include_latest=True).id == v1.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generated.runtime import BadRequestError, NotFoundError
+from generated.runtime import BadRequestError, ConflictError, NotFoundError
 
 
 def _card(key: str = "base_fee", **changes):
@@ -64,6 +64,7 @@ def test_free_and_one_time_rate_cards_keep_their_nulls(om):
 
 
 def test_critical_issues_block_create_and_all_are_reported(om):
+    om.create_feature(body={"key": "other", "name": "Other"})
     body = _plan(phases=[
         {"key": "trial", "name": "Trial", "duration": "P14D", "rateCards": [_card("seats", featureKey="other")]},
         {"key": "trial", "name": "Again", "duration": None, "rateCards": [
@@ -97,9 +98,10 @@ def test_warnings_are_kept_on_the_plan_and_block_publish(om):
 def test_lifecycle_publish_next_version_archive(om):
     v1 = om.create_plan(body=_plan())
     # Only one draft per key.
-    with pytest.raises(BadRequestError) as error:
+    with pytest.raises(ConflictError) as error:
         om.create_plan(body=_plan(name="Pro 2"))
     assert "single draft" in error.value.body["detail"]
+    assert error.value.body["extensions"]["conflictingEntityId"] == v1.id
 
     published = om.publish_plan(plan_id=v1.id)
     assert published.status == "active" and published.effective_from is not None
@@ -111,7 +113,7 @@ def test_lifecycle_publish_next_version_archive(om):
 
     v2 = om.next_plan(plan_id_or_key="pro")  # 201, a copy as a new draft
     assert (v2.version, v2.status, v2.name) == (2, "draft", "Pro")
-    with pytest.raises(BadRequestError):
+    with pytest.raises(ConflictError):
         om.next_plan(plan_id_or_key=v1.id)  # a draft exists already
     updated = om.update_plan(plan_id=v2.id, body={"name": "Pro v2", "billingCadence": "P1Y",
                                                   "phases": [{"key": "default", "name": "Default", "duration": None,
