@@ -95,3 +95,24 @@ def test_personal_project_owner_has_owner_access(session):
     reader = EntityReader(session)
     assert reader.project_access_level(alice.id, project, today=TODAY) == OWNER
     assert reader.project_access_level(bob.id, project, today=TODAY) == NO_ACCESS
+
+
+def test_sharing_counts_inherited_members_of_the_invited_group_until_the_link_expires(session):
+    alice, bob = _user(session, "alice"), _user(session, "bob")
+    groups = NamespaceService(session)
+    product = groups.create_group(name="Product", path="product", parent_id=None, visibility="private", description="",
+                                  creator_id=None, now=NOW)  # fmt: skip
+    org = groups.create_group(name="Org", path="org", parent_id=None, visibility="private", description="", creator_id=None, now=NOW)
+    team = groups.create_group(name="Team", path="team", parent_id=org.id, visibility="private", description="", creator_id=None, now=NOW)
+    members = MemberService(session)
+    members.add(GROUP_SOURCE, org.id, user_id=alice.id, access_level=OWNER, expires_at=None, created_by_id=None, now=NOW)
+    members.add(GROUP_SOURCE, team.id, user_id=bob.id, access_level=GUEST, expires_at=None, created_by_id=None, now=NOW)
+    groups.share(product, with_group_id=team.id, group_access=DEVELOPER, expires_at=TODAY + dt.timedelta(days=1), now=NOW)
+    project = ProjectService(session).create(namespace=product, name="Site", path=None, visibility="private", description="",
+                                             default_branch="main", creator_id=None, now=NOW)  # fmt: skip
+    reader = EntityReader(session)
+    assert reader.project_access_level(alice.id, project, today=TODAY) == DEVELOPER  # owner of team's parent, capped
+    assert reader.project_access_level(bob.id, project, today=TODAY) == GUEST  # below the cap: keeps guest
+    assert reader.group_access_level(alice.id, product, today=TODAY) == DEVELOPER
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert reader.project_access_level(alice.id, project, today=tomorrow) == NO_ACCESS  # the invitation expired
