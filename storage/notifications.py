@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -23,6 +24,8 @@ from domain.notifications.model import (
 )
 from storage.base import Base
 from storage.types import UtcDateTime, decimal_text
+
+logger = logging.getLogger("tollgate.notifications")
 
 
 class NotificationChannelRow(Base):
@@ -141,8 +144,18 @@ def _event(row: NotificationEventRow, deliveries: list[Delivery]) -> Event:
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction has committed (never when it rolls back)."""
-    event.listen(session, "after_commit", lambda _session: callback(), once=True)
+    """Run `callback` once the session's transaction has committed (never when it rolls back).
+
+    The work is durable by then: a failing callback is logged, never raised into the request.
+    """
+
+    def run(_session: Session) -> None:
+        try:
+            callback()
+        except Exception:  # noqa: BLE001
+            logger.exception("after-commit callback failed")
+
+    event.listen(session, "after_commit", run, once=True)
 
 
 # --- repositories ------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ PERIOD = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
 @pytest.fixture
 def database(backend):
     truncate_all(backend.database)
-    return backend.database
+    yield backend.database
+    truncate_all(backend.database)  # leave no pending deliveries for a sender of the same database
 
 
 def _snapshot(balance, usage, *, overage="0", has_grants=True, period=PERIOD, feature_key="tokens"):
