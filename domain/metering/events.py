@@ -68,13 +68,16 @@ def from_epoch(seconds: int) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=seconds)
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
 def parse_time(raw: Any) -> dt.datetime | None:
     """An RFC 3339 date-time (any offset) as an aware datetime; None when it is not one."""
     if isinstance(raw, dt.datetime):
         return raw if raw.tzinfo else None
-    if not isinstance(raw, str) or len(raw) < 20 or raw[10] not in "Tt ":
+    if not isinstance(raw, str) or not _RFC3339.match(raw):
         return None
-    text = raw.replace("z", "Z")
+    text = raw.replace("z", "Z").replace("t", "T")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     try:
