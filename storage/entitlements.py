@@ -251,13 +251,20 @@ class MinuteUsageRepository:
 
         SQLite serialises writers, so sequence order is commit order; a writing session is never
         quiescent (its own rows might roll back). On PostgreSQL: this transaction wrote nothing and no
-        other transaction is in flight.
+        other transaction of this database is in flight.
         """
         connection = self.session.connection()
         if self.dialect == "sqlite":
             return connection.get_execution_options().get("sqlite_begin") != "IMMEDIATE"
+        # In flight = in the snapshot's xip list, unless pg_stat_activity shows that transaction belongs
+        # to a backend of another database (those cannot write our rows). Hidden rows count as ours.
+        self.session.execute(text("SELECT pg_stat_clear_snapshot()"))
         return bool(self.session.scalar(text(
-            "SELECT pg_current_xact_id_if_assigned() IS NULL AND NOT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()))"
+            "SELECT pg_current_xact_id_if_assigned() IS NULL AND NOT EXISTS ("
+            " SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x(xid)"
+            " WHERE NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+            "  WHERE a.backend_xid IS NOT NULL AND a.datname IS DISTINCT FROM current_database()"
+            "  AND a.backend_xid::text = (x.xid::text::numeric % 4294967296)::text))"
         )))  # fmt: skip
 
     def minute_totals(self, meter_id: str, subjects: tuple[str, ...], *, after_seq: int, upto_seq: int,
