@@ -27,7 +27,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "plan_with_no_phases": ("plan must have at least one phase", WARNING),
     "plan_has_non_last_phase_with_no_duration": ("duration must be set for plan phase if it is not the last one", WARNING),
     "plan_has_last_phase_with_duration": ("duration must not be set for the last plan phase", WARNING),
-    "plan_phase_duplicated_key": ("duplicated plan phase key", CRITICAL),
+    # The reference blocks this one at create; Tollgate keeps it as a warning like rate_card_duplicated_key
+    # (a draft may hold it; publishing is refused), since no schema rule can state key uniqueness.
+    "plan_phase_duplicated_key": ("duplicated plan phase key", WARNING),
     "plan_phase_with_negative_duration": ("duration must be positive", WARNING),
     "plan_phase_duration_less_then_an_hour": ("duration must be at least 1 hour", WARNING),
     "plan_phase_has_no_rate_cards": ("plan phase must have at least one rate card", WARNING),

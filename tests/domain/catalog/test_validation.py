@@ -65,7 +65,7 @@ def test_plan_rules_and_severities():
     issues = validate_plan(_plan(phases, currency="XYZ", billing_cadence="P2M"))
     assert sorted((i.code, i.severity) for i in issues) == [
         ("currency_invalid", "critical"), ("plan_billing_cadence_invalid", "critical"),
-        ("plan_phase_duplicated_key", "critical"), ("plan_phase_duration_less_then_an_hour", "warning"),
+        ("plan_phase_duplicated_key", "warning"), ("plan_phase_duration_less_then_an_hour", "warning"),
         ("plan_phase_has_no_rate_cards", "warning"), ("rate_card_duplicated_key", "warning"),
     ]  # fmt: skip
     unaligned = validate_plan(_plan([{"key": "a", "name": "A", "duration": None, "rateCards": [_card("c", billingCadence="P1W")]}]))

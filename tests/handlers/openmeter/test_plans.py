@@ -73,8 +73,7 @@ def test_critical_issues_block_create_and_all_are_reported(om):
     with pytest.raises(BadRequestError) as error:
         om.create_plan(body=body)
     problems = error.value.body["extensions"]["validationErrors"]
-    assert sorted(p["code"] for p in problems) == [
-        "entitlement_template_invalid_json_config", "plan_phase_duplicated_key", "rate_card_key_feature_key_mismatch"]
+    assert sorted(p["code"] for p in problems) == ["entitlement_template_invalid_json_config", "rate_card_key_feature_key_mismatch"]
     assert {p["severity"] for p in problems} == {"critical"}
     assert "$.phases[?(@.key=='trial')].rateCards[?(@.key=='seats')].key" in [p["field"] for p in problems]
     assert om.list_plans().total_count == 0
@@ -84,11 +83,15 @@ def test_warnings_are_kept_on_the_plan_and_block_publish(om):
     body = _plan(phases=[
         {"key": "trial", "name": "Trial", "duration": None, "rateCards": [_card("weekly", billingCadence="P1W")]},
         {"key": "main", "name": "Main", "duration": "P1Y", "rateCards": []},
+        {"key": "main", "name": "Main again", "duration": "PT5M", "rateCards": [_card(), _card()]},
     ])  # fmt: skip
     plan = om.create_plan(body=body)
     codes = sorted(e.code for e in plan.validation_errors)
     assert codes == ["plan_has_last_phase_with_duration", "plan_has_non_last_phase_with_no_duration",
-                     "plan_phase_has_no_rate_cards", "rate_card_billing_cadence_unaligned"]  # fmt: skip
+                     "plan_phase_duplicated_key", "plan_phase_duration_less_then_an_hour", "plan_phase_has_no_rate_cards",
+                     "rate_card_billing_cadence_unaligned", "rate_card_duplicated_key"]  # fmt: skip
+    assert {e.attributes.root.get("severity") if hasattr(e.attributes, "root") else e.attributes["severity"]
+            for e in plan.validation_errors} == {"warning"}  # fmt: skip
     with pytest.raises(BadRequestError) as error:
         om.publish_plan(plan_id=plan.id)
     assert sorted(p["code"] for p in error.value.body["extensions"]["validationErrors"]) == codes
