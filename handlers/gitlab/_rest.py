@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
 
-from domain.errors import ForbiddenError, UnauthorizedError
+from domain.errors import ForbiddenError, UnauthorizedError, ValidationError
 from domain.gitlab.entities import Member, Namespace, Project, User
 from generated.gitlab import models
 from tollgate.context import Reply, RequestContext
@@ -35,15 +36,41 @@ def base_url(ctx: RequestContext) -> str:
     return ctx.settings.external_url.rstrip("/")
 
 
-def parse_date(value: str | None) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-def parse_datetime(value: str | None) -> dt.datetime | None:
+def _invalid(name: str) -> ValidationError:
+    return ValidationError(f"{name} is invalid", body={"error": f"{name} is invalid"})
+
+
+def parse_date(value: str | None, name: str) -> dt.date | None:
+    """A `YYYY-MM-DD` date; anything else is Grape's `<name> is invalid` (the validator does not check
+    the `date` format, so an impossible date such as 2020-13-01 arrives here)."""
     if value is None:
         return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    if not _DATE.match(value):
+        raise _invalid(name)
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _invalid(name) from None
+
+
+def parse_datetime(value: str | None, name: str) -> dt.datetime | None:
+    """An RFC 3339 timestamp as UTC (clamped at the ends of Python's range); else `<name> is invalid`."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise _invalid(name) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:
+        edge = dt.datetime.min if parsed.year == 1 else dt.datetime.max
+        return edge.replace(tzinfo=dt.timezone.utc)
 
 
 def paginated(ctx: RequestContext, items: Sequence[Any], *, path: str, page: int, per_page: int,

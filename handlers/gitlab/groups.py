@@ -76,7 +76,7 @@ def share_group(ctx: RequestContext, *, id_: str, body: dict) -> dict:
     service = NamespaceService(ctx.session)
     group = service.group(id_)
     service.share(group, with_group_id=body["group_id"], group_access=body["group_access"],
-                  expires_at=parse_date(body.get("expires_at")), now=ctx.now)  # fmt: skip
+                  expires_at=parse_date(body.get("expires_at"), "expires_at"), now=ctx.now)  # fmt: skip
     return _group(ctx, service, group)
 
 
@@ -99,7 +99,7 @@ def add_group_member(ctx: RequestContext, *, id_: str, body: dict) -> dict:
     group = NamespaceService(ctx.session).group(id_)
     member = MemberService(ctx.session).add(
         GROUP_SOURCE, group.id, user_id=body["user_id"], access_level=body["access_level"],
-        expires_at=parse_date(body.get("expires_at")), created_by_id=creator, now=ctx.now,
+        expires_at=parse_date(body.get("expires_at"), "expires_at"), created_by_id=creator, now=ctx.now,
     )  # fmt: skip
     return member_out(ctx, member)
 
@@ -114,7 +114,7 @@ def edit_group_member(ctx: RequestContext, *, id_: str, user_id: int, body: dict
     require_admin(ctx)
     group = NamespaceService(ctx.session).group(id_)
     member = MemberService(ctx.session).update(GROUP_SOURCE, group.id, user_id=user_id, access_level=body["access_level"],
-                                               expires_at=parse_date(body.get("expires_at")), now=ctx.now)  # fmt: skip
+                                               expires_at=parse_date(body.get("expires_at"), "expires_at"), now=ctx.now)  # fmt: skip
     return member_out(ctx, member)
 
 

@@ -58,7 +58,7 @@ def add_project_member(ctx: RequestContext, *, id_: str, body: dict) -> dict:
     project = ProjectService(ctx.session).get(id_)
     member = MemberService(ctx.session).add(
         PROJECT_SOURCE, project.id, user_id=body["user_id"], access_level=body["access_level"],
-        expires_at=parse_date(body.get("expires_at")), created_by_id=creator, now=ctx.now,
+        expires_at=parse_date(body.get("expires_at"), "expires_at"), created_by_id=creator, now=ctx.now,
     )  # fmt: skip
     return member_out(ctx, member)
 
@@ -73,7 +73,7 @@ def edit_project_member(ctx: RequestContext, *, id_: str, user_id: int, body: di
     require_admin(ctx)
     project = ProjectService(ctx.session).get(id_)
     member = MemberService(ctx.session).update(PROJECT_SOURCE, project.id, user_id=user_id, access_level=body["access_level"],
-                                               expires_at=parse_date(body.get("expires_at")), now=ctx.now)  # fmt: skip
+                                               expires_at=parse_date(body.get("expires_at"), "expires_at"), now=ctx.now)  # fmt: skip
     return member_out(ctx, member)
 
 

@@ -33,9 +33,13 @@ def _authorize(ctx: RequestContext) -> None:
         raise ForbiddenError(body={"message": "403 Forbidden"})
 
 
-def _dates(values: dict[str, Any]) -> dict[str, Any]:
-    """The sent keys, with dates parsed (the spec validated their format)."""
-    return {key: (parse_date(value) if key in DATE_FIELDS and isinstance(value, str) else value) for key, value in values.items()}
+def _dates(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The sent keys, with dates parsed; `prefix` names nested parameters as Grape does (`packs[0]`)."""
+    def name(key: str) -> str:
+        return f"{prefix}[{key}]" if prefix else key
+
+    return {key: (parse_date(value, name(key)) if key in DATE_FIELDS and isinstance(value, str) else value)
+            for key, value in values.items()}  # fmt: skip
 
 
 def _namespace_out(ctx: RequestContext, service: SubscriptionsService, namespace) -> dict:
@@ -77,7 +81,7 @@ def update_subscription_namespace(ctx: RequestContext, *, id_: str, body: dict) 
     namespace = service.namespace(id_)
     params = _dates(body)
     if isinstance(params.get("gitlab_subscription_attributes"), dict):
-        params["gitlab_subscription_attributes"] = _dates(params["gitlab_subscription_attributes"])
+        params["gitlab_subscription_attributes"] = _dates(params["gitlab_subscription_attributes"], "gitlab_subscription_attributes")
     service.update_namespace(namespace, params, now=ctx.now)
     return _namespace_out(ctx, service, namespace)
 
@@ -198,7 +202,7 @@ def update_credit_card_validation(ctx: RequestContext, *, user_id: str, body: di
     _authorize(ctx)
     service = SubscriptionsService(ctx.session)
     user = service.user_by_id_or_username(user_id)
-    params = dict(body, credit_card_validated_at=parse_datetime(body["credit_card_validated_at"]))
+    params = dict(body, credit_card_validated_at=parse_datetime(body["credit_card_validated_at"], "credit_card_validated_at"))
     service.validate_credit_card(user, params, now=ctx.now)
     return {"success": {}}
 
@@ -210,7 +214,8 @@ def _bulk(ctx: RequestContext, id_: str, body: dict) -> Reply:
     _authorize(ctx)
     service = SubscriptionsService(ctx.session)
     namespace = service.namespace(id_)
-    requested = {key: [_dates(item) for item in items or []] for key, items in (body.get("add_on_purchases") or {}).items()}
+    requested = {key: [_dates(item, f"add_on_purchases[{key}][{index}]") for index, item in enumerate(items or [])]
+                 for key, items in (body.get("add_on_purchases") or {}).items()}  # fmt: skip
     purchases = service.provision_add_ons(namespace, requested, now=ctx.now)
     return Reply(body=[_add_on_out(service, purchase) for purchase in purchases], status=201)
 
@@ -260,7 +265,7 @@ def _create_packs(ctx: RequestContext, id_: str, body: dict) -> Reply:
     _authorize(ctx)
     service = SubscriptionsService(ctx.session)
     namespace = service.namespace(id_)
-    packs = service.create_packs(namespace, [_dates(pack) for pack in body["packs"]], now=ctx.now)
+    packs = service.create_packs(namespace, [_dates(pack, f"packs[{i}]") for i, pack in enumerate(body["packs"])], now=ctx.now)
     return Reply(body=[_pack_out(pack) for pack in packs], status=201)
 
 

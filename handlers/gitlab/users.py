@@ -79,7 +79,7 @@ def list_user_keys(ctx: RequestContext, *, id_: int) -> list[dict]:
 def create_user_key(ctx: RequestContext, *, id_: int, body: dict) -> dict:
     require_admin(ctx)
     key = UserService(ctx.session).add_key(
-        id_, title=body["title"], key=body["key"], expires_at=parse_datetime(body.get("expires_at")),
+        id_, title=body["title"], key=body["key"], expires_at=parse_datetime(body.get("expires_at"), "expires_at"),
         usage_type=body.get("usage_type", "auth_and_signing"), now=ctx.now,
     )  # fmt: skip
     return _key(key)
@@ -98,7 +98,7 @@ def delete_user_key(ctx: RequestContext, *, id_: int, key_id: int) -> None:
 def create_user_personal_access_token(ctx: RequestContext, *, id_: int, body: dict) -> dict:
     require_admin(ctx)
     token = UserService(ctx.session).create_token(id_, name=body["name"], scopes=body["scopes"],
-                                                  expires_at=parse_date(body.get("expires_at")), now=ctx.now)  # fmt: skip
+                                                  expires_at=parse_date(body.get("expires_at"), "expires_at"), now=ctx.now)  # fmt: skip
     return dump(models.PersonalAccessToken(
         id=token["id"], name=token["name"], revoked=token["revoked"], created_at=token["created_at"], scopes=token["scopes"],
         user_id=token["user_id"], last_used_at=None, active=True, expires_at=token["expires_at"], token=token["token"],

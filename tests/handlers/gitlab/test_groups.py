@@ -69,6 +69,9 @@ def test_share_group_with_group(python_gitlab, gitlab_admin_client):
     assert gitlab_admin_client.get_group(id="product").shared_with_groups[0].group_access_level == 30
     with pytest.raises(NotFoundError):
         gitlab_admin_client.share_group(id="product", body={"group_id": 9999, "group_access": 30})
+    with pytest.raises(BadRequestError) as error:
+        gitlab_admin_client.share_group(id="product", body={"group_id": partners.id, "group_access": 30, "expires_at": "2030-13-01"})
+    assert error.value.body == {"error": "expires_at is invalid"}
     gitlab_admin_client.unshare_group(id="product", group_id=partners.id)
     assert gitlab_admin_client.get_group(id="product").shared_with_groups == []
     with pytest.raises(NotFoundError):

@@ -149,6 +149,16 @@ def test_subscription_lifecycle(cdot, team):
     with pytest.raises(BadRequestError) as error:
         cdot.create_gitlab_subscription(id="team", body={"seats": 10})
     assert error.value.body == {"error": "start_date is missing"}
+    for bad in ("2020-13-01", "tomorrow", "2020-02-30"):  # the spec's `date` format, checked as Grape does
+        with pytest.raises(BadRequestError) as error:
+            cdot.create_gitlab_subscription(id="team", body={"start_date": bad})
+        assert error.value.body == {"error": "start_date is invalid"}
+    with pytest.raises(BadRequestError) as error:
+        cdot.create_minutes_packs(id="team", body={"packs": [{"number_of_minutes": 1, "expires_at": "2030-02-31", "purchase_xid": "x"}]})
+    assert error.value.body == {"error": "packs[0][expires_at] is invalid"}
+    with pytest.raises(BadRequestError) as error:
+        cdot.create_add_on_purchases(id="team", body={"add_on_purchases": {"duo_pro": [_purchase(started_on="soon")]}})
+    assert error.value.body == {"error": "add_on_purchases[duo_pro][0][started_on] is invalid"}
     created = cdot.create_gitlab_subscription(id="team", body={
         "start_date": "2026-01-01", "end_date": "2027-01-01", "plan_code": "premium", "seats": 10, "auto_renew": True})
     assert (created.plan.name, created.plan.code, created.plan.upgradable, created.plan.exclude_guests) == ("Premium", "premium", True, False)
