@@ -16,3 +16,4 @@ from storage import events  # noqa: F401
 from storage import portal_tokens  # noqa: F401
 from storage import notifications  # noqa: F401
 from storage import catalog  # noqa: F401
+from storage import subscriptions  # noqa: F401

@@ -625,7 +625,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getDebugMetrics',
@@ -1537,7 +1537,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getSubscription',
@@ -1549,7 +1549,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='deleteSubscription',
@@ -1561,7 +1561,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(204,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='editSubscription',
@@ -1633,7 +1633,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='changeSubscription',
@@ -1645,7 +1645,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='migrateSubscription',
@@ -1657,7 +1657,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='restoreSubscription',
@@ -1669,7 +1669,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='unscheduleCancelation',
@@ -1681,7 +1681,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='listCustomerEntitlementsV2',

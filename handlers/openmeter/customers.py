@@ -100,3 +100,25 @@ def update_customer(ctx: RequestContext, *, customer_id_or_key: str, body: dict[
 
 def delete_customer(ctx: RequestContext, *, customer_id_or_key: str) -> None:
     CustomerService(ctx.session).delete(customer_id_or_key, now=ctx.now)
+
+
+import domain.subscriptions.service  # noqa: E402,F401 - registers the customers list's planKey resolver
+
+
+def list_customer_subscriptions(ctx: RequestContext, *, customer_id_or_key: str, status: list[str] | None = None,
+                                order: str | None = None, order_by: str | None = None, page: int | None = None,
+                                page_size: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Every subscription when neither page nor pageSize is given (they then echo 0), else one page."""
+    from domain.subscriptions.service import SubscriptionService
+    from handlers.openmeter.subscriptions import _subscription_to_api as subscription_to_api
+
+    items = SubscriptionService(ctx.session).list_of_customer(
+        customer_id_or_key, statuses=status, order_by=order_by or "activeFrom", now=ctx.now,
+        descending="order" not in ctx.query or (order or "").upper() == "DESC",  # DESC unless asked (the reference)
+    )
+    total = len(items)
+    if "page" not in ctx.query and "pageSize" not in ctx.query:
+        return {"totalCount": total, "page": 0, "pageSize": 0, "items": [subscription_to_api(s, ctx.now) for s in items]}
+    page, page_size = page or 1, page_size or 100
+    window = items[(page - 1) * page_size : page * page_size]
+    return {"totalCount": total, "page": page, "pageSize": page_size, "items": [subscription_to_api(s, ctx.now) for s in window]}
