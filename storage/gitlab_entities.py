@@ -408,6 +408,14 @@ class GitlabEntityRepository:
         flush_new(self.session, row, {"message": {"name": ["has already been taken"], "path": ["has already been taken"]}})
         return _project(row, namespace)
 
+    def update_project(self, project_id: int, *, now: dt.datetime, **changes) -> None:
+        """Attributes other than name and path (a rename goes through `domain.gitlab.internal_entities`)."""
+        row = self.session.get(ProjectRow, project_id)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        self.session.flush()
+
     def project(self, project_id: int) -> Project | None:
         row = self.session.get(ProjectRow, project_id)
         if row is None:

@@ -28,8 +28,17 @@ class ProjectService:
         self.repository = GitlabEntityRepository(session)
 
     def find(self, id_or_path: str | int) -> Project | None:
+        """By id or full path; an old path of a renamed project still finds it (GitLab's redirect routes)."""
         ref = parse_id_or_path(id_or_path)
-        return self.repository.project(ref) if isinstance(ref, int) else self.repository.project_by_full_path(ref)
+        if isinstance(ref, int):
+            return self.repository.project(ref)
+        project = self.repository.project_by_full_path(ref)
+        if project is None:
+            from storage.gitlab_internal import GitlabInternalRepository
+
+            moved_to = GitlabInternalRepository(self.repository.session).redirect(ref)
+            project = self.repository.project(moved_to) if moved_to is not None else None
+        return project
 
     def get(self, id_or_path: str | int) -> Project:
         project = self.find(id_or_path)
@@ -56,6 +65,19 @@ class ProjectService:
     def in_group(self, group: Namespace, *, include_subgroups: bool) -> list[Project]:
         ids = self.repository.descendant_ids(group.id) if include_subgroups else [group.id]
         return sorted(self.repository.projects_in(ids), key=lambda project: project.id)
+
+    def edit(self, project: Project, *, changes: dict, now: dt.datetime) -> Project:
+        """Name and path through the rename (which keeps a redirect from the old path); other attributes in place."""
+        from domain.gitlab.internal_entities import InternalEntityService
+
+        if "name" in changes or "path" in changes:
+            project = InternalEntityService(self.repository.session).rename_project(
+                project, name=changes.get("name"), path=changes.get("path"), now=now
+            )
+        others = {key: changes[key] for key in ("visibility", "description", "default_branch") if key in changes}
+        if others:
+            self.repository.update_project(project.id, now=now, **others)
+        return self.get(project.id)
 
     def in_namespaces(self, namespace_ids: list[int]) -> list[Project]:
         return self.repository.projects_in(namespace_ids)

@@ -1072,6 +1072,20 @@ class GitLabClient(runtime.BaseClient):
             responses={200: models.Project},
         )
 
+    def edit_project(self, *, id: str, body: dict[str, Any]) -> models.Project:
+        """Edit a project
+
+        Changes the sent attributes. A new `path` renames the project: its old full path keeps leading to it (a redirect route, so git remotes keep working and a push through it is told that the project moved). A taken path answers 409. Administrators only (a personal access token of an admin with scope `api`; `admin_mode` as well, as GitLab requires in admin mode): other users get 403."""
+        return self._request(
+            'editProject',
+            'PUT',
+            f'/projects/{runtime.quote_path(id)}',
+            body=body,
+            has_body=body is not None,
+            content_type='application/json',
+            responses={200: models.Project},
+        )
+
     def get_subscription_namespace(self, *, id: str) -> models.SubscriptionNamespace:
         """Fetch a namespace
 

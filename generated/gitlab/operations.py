@@ -928,6 +928,18 @@ OPERATIONS: tuple[Operation, ...] = (
         implemented=True,
     ),
     Operation(
+        operation_id='editProject',
+        method='PUT',
+        path='/projects/{id}',
+        tag='Projects',
+        module='handlers.gitlab.projects',
+        function='edit_project',
+        success_statuses=(200,),
+        request_media_types=('application/json',),
+        security=(('PrivateToken',), ('PrivateTokenParam',), ('PersonalAccessTokenBearer',)),
+        implemented=True,
+    ),
+    Operation(
         operation_id='getSubscriptionNamespace',
         method='GET',
         path='/internal/gitlab_subscriptions/namespaces/{id}',

@@ -32,6 +32,13 @@ def _project(ctx: RequestContext, project) -> dict:
     return project_full(ctx, project)
 
 
+def edit_project(ctx: RequestContext, *, id_: str, body: dict) -> dict:
+    require_admin(ctx)
+    service = ProjectService(ctx.session)
+    changes = {key: body[key] for key in ("name", "path", "visibility", "description", "default_branch") if key in body}
+    return _project(ctx, service.edit(service.get(id_), changes=changes, now=ctx.now))
+
+
 def list_projects(ctx: RequestContext, *, search: str | None = None, page: int = 1, per_page: int = 20) -> Reply:
     require_admin(ctx)
     projects = ProjectService(ctx.session).list(search=search)

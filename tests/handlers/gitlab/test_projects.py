@@ -56,3 +56,21 @@ def test_list_projects(python_gitlab, gitlab_admin_client):
     assert [p.path_with_namespace for p in python_gitlab.projects.list(get_all=True)] == ["root/one", "root/two", "root/three"]
     assert [p.name for p in gitlab_admin_client.list_projects(search="TWO")] == ["Two"]
     assert len(gitlab_admin_client.list_projects(per_page=2, page=2)) == 1
+
+
+def test_edit_project_renames_and_keeps_the_old_path(python_gitlab, gitlab_admin_client):
+    group = python_gitlab.groups.create({"name": "Team", "path": "team"})
+    project = python_gitlab.projects.create({"name": "App", "namespace_id": group.id})
+    project.path, project.name, project.visibility = "web-app", "Web App", "internal"
+    project.save()  # python-gitlab PUTs the changed attributes
+    got = gitlab_admin_client.get_project(id="team/web-app")
+    assert (got.id, got.name, got.visibility) == (project.id, "Web App", "internal")
+    assert gitlab_admin_client.get_project(id="team/app").path_with_namespace == "team/web-app"  # the old path redirects
+    edited = gitlab_admin_client.edit_project(id=str(project.id), body={"description": "The site", "default_branch": "trunk"})
+    assert (edited.description, edited.default_branch, edited.path) == ("The site", "trunk", "web-app")
+    python_gitlab.projects.create({"name": "Other", "namespace_id": group.id})
+    with pytest.raises(ConflictError) as error:
+        gitlab_admin_client.edit_project(id="team/other", body={"path": "web-app"})
+    assert error.value.body == {"message": {"path": ["has already been taken"]}}
+    with pytest.raises(NotFoundError):
+        gitlab_admin_client.edit_project(id="team/none", body={"name": "x"})
