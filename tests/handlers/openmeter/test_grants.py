@@ -79,6 +79,15 @@ def test_burn_down_follows_priority_then_expiry(om, clean_server, metered):
     assert sum(w.usage for w in history.windowed_history) == Decimal(150)
     assert history.windowed_history[0].balance_at_start == Decimal(300)
 
+    # Windows follow the requested zone's wall clock; v1 history needs the entitlement id.
+    local = om.get_entitlement_history(subject_id_or_key="acme-sub", entitlement_id=metered[0].id, window_size="DAY",
+                                       window_time_zone="Asia/Kolkata")  # fmt: skip
+    assert all(w.period.from_.utcoffset() == dt.timedelta(hours=5, minutes=30) for w in local.windowed_history)
+    assert sum(w.usage for w in local.windowed_history) == Decimal(150)
+    with pytest.raises(BadRequestError):
+        om.get_entitlement_history(subject_id_or_key="acme-sub", entitlement_id=metered[0].id, window_size="DAY",
+                                   window_time_zone="Mars/Olympus")  # fmt: skip
+
 
 def test_grant_creation_rules(om, metered):
     _, start = metered
