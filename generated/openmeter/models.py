@@ -646,19 +646,19 @@ class ErrorExtension(ApiModel):
         "__pydantic_extra__": Dict[str, Any],
     }
     field: Annotated[
-        str,
+        str | None,
         Field(
             description="The path to the field.",
             examples=["addons/pro/ratecards/token/featureKey"],
         ),
-    ]
+    ] = None
     code: Annotated[
-        str,
+        str | None,
         Field(
             description="The machine readable description of the error.",
             examples=["invalid_feature_key"],
         ),
-    ]
+    ] = None
     message: Annotated[
         str,
         Field(
@@ -7739,7 +7739,73 @@ class PlanSubscriptionChange(ApiModel):
     ] = None
 
 
-class PlanSubscriptionCreate(ApiModel):
+class PlanSubscriptionCreate1(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    alignment: Annotated[
+        Alignment | None,
+        Field(description="What alignment settings the subscription should have."),
+    ] = None
+    metadata: Annotated[
+        dict[str, str] | None,
+        Field(description="Arbitrary metadata associated with the subscription."),
+    ] = None
+    plan: Annotated[
+        PlanReferenceInput, Field(description="The plan reference to change to.")
+    ]
+    starting_phase: Annotated[
+        str | None,
+        Field(
+            alias="startingPhase",
+            description="The key of the phase to start the subscription in.\nIf not provided, the subscription will start in the first phase of the plan.",
+            min_length=1,
+        ),
+    ] = None
+    name: Annotated[
+        str | None,
+        Field(
+            description="The name of the Subscription. If not provided the plan name is used."
+        ),
+    ] = None
+    description: Annotated[
+        str | None, Field(description="Description for the Subscription.")
+    ] = None
+    timing: Annotated[
+        AwareDatetime | Literal["immediate", "next_billing_cycle"] | None,
+        Field(
+            description="Timing configuration for the change, when the change should take effect.\nThe default is immediate."
+        ),
+    ] = "immediate"
+    customer_id: Annotated[
+        str,
+        Field(
+            alias="customerId",
+            description="The ID of the customer. Provide either the key or ID. Has presedence over the key.",
+            examples=["01G65Z755AFWAKHE12NY0CQ9FH"],
+            pattern="^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$",
+        ),
+    ]
+    customer_key: Annotated[
+        str | None,
+        Field(
+            alias="customerKey",
+            description="The key of the customer. Provide either the key or ID.",
+            max_length=256,
+            min_length=1,
+        ),
+    ] = None
+    billing_anchor: Annotated[
+        AwareDatetime | None,
+        Field(
+            alias="billingAnchor",
+            description="The billing anchor of the subscription. The provided date will be normalized according to the billing cadence to the nearest recurrence before start time. If not provided, the subscription start time will be used.",
+            examples=["2023-01-01T01:01:01.001Z"],
+        ),
+    ] = None
+
+
+class PlanSubscriptionCreate2(ApiModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -7787,14 +7853,14 @@ class PlanSubscriptionCreate(ApiModel):
         ),
     ] = None
     customer_key: Annotated[
-        str | None,
+        str,
         Field(
             alias="customerKey",
             description="The key of the customer. Provide either the key or ID.",
             max_length=256,
             min_length=1,
         ),
-    ] = None
+    ]
     billing_anchor: Annotated[
         AwareDatetime | None,
         Field(
@@ -12662,10 +12728,9 @@ class SubscriptionItem(ApiModel):
         ),
     ]
     price: Annotated[
-        FlatPriceWithPaymentTerm | UnitPriceWithCommitments | TieredPriceWithCommitments | DynamicPriceWithCommitments | PackagePriceWithCommitments,
+        FlatPriceWithPaymentTerm | UnitPriceWithCommitments | TieredPriceWithCommitments | DynamicPriceWithCommitments | PackagePriceWithCommitments | None,
         Field(
             description="The price of the rate card.\nWhen null, the feature or service is free.",
-            discriminator="type",
             examples=[{"type": "flat", "amount": "100", "paymentTerm": "in_arrears"}],
             title="Price",
         ),
@@ -12882,7 +12947,52 @@ class CustomSubscriptionChange(ApiModel):
     ]
 
 
-class CustomSubscriptionCreate(ApiModel):
+class CustomSubscriptionCreate1(ApiModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    custom_plan: Annotated[
+        CustomPlanInput,
+        Field(
+            alias="customPlan",
+            description="The custom plan description which defines the Subscription.",
+        ),
+    ]
+    timing: Annotated[
+        AwareDatetime | Literal["immediate", "next_billing_cycle"] | None,
+        Field(
+            description="Timing configuration for the change, when the change should take effect.\nThe default is immediate."
+        ),
+    ] = "immediate"
+    customer_id: Annotated[
+        str,
+        Field(
+            alias="customerId",
+            description="The ID of the customer. Provide either the key or ID. Has presedence over the key.",
+            examples=["01G65Z755AFWAKHE12NY0CQ9FH"],
+            pattern="^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$",
+        ),
+    ]
+    customer_key: Annotated[
+        str | None,
+        Field(
+            alias="customerKey",
+            description="The key of the customer. Provide either the key or ID.",
+            max_length=256,
+            min_length=1,
+        ),
+    ] = None
+    billing_anchor: Annotated[
+        AwareDatetime | None,
+        Field(
+            alias="billingAnchor",
+            description="The billing anchor of the subscription. The provided date will be normalized according to the billing cadence to the nearest recurrence before start time. If not provided, the subscription start time will be used.",
+            examples=["2023-01-01T01:01:01.001Z"],
+        ),
+    ] = None
+
+
+class CustomSubscriptionCreate2(ApiModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
@@ -12909,14 +13019,14 @@ class CustomSubscriptionCreate(ApiModel):
         ),
     ] = None
     customer_key: Annotated[
-        str | None,
+        str,
         Field(
             alias="customerKey",
             description="The key of the customer. Provide either the key or ID.",
             max_length=256,
             min_length=1,
         ),
-    ] = None
+    ]
     billing_anchor: Annotated[
         AwareDatetime | None,
         Field(
@@ -13259,9 +13369,16 @@ class SubscriptionChange(RootModel[PlanSubscriptionChange | CustomSubscriptionCh
     ]
 
 
-class SubscriptionCreate(RootModel[PlanSubscriptionCreate | CustomSubscriptionCreate]):
+class SubscriptionCreate(
+    RootModel[
+        PlanSubscriptionCreate1
+        | PlanSubscriptionCreate2
+        | CustomSubscriptionCreate1
+        | CustomSubscriptionCreate2
+    ]
+):
     root: Annotated[
-        PlanSubscriptionCreate | CustomSubscriptionCreate,
+        PlanSubscriptionCreate1 | PlanSubscriptionCreate2 | CustomSubscriptionCreate1 | CustomSubscriptionCreate2,
         Field(description="Create a subscription."),
     ]
 

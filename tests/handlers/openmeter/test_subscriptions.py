@@ -220,12 +220,15 @@ def test_list_orders_and_pages(om):
 
 def test_custom_plan_subscription(om):
     _customer(om)
-    body = {"customerKey": "acme", "customPlan": {"name": "Bespoke", "currency": "USD", "billingCadence": "P1M",
-            "phases": [{"key": "default", "name": "Default", "duration": None, "rateCards": [_card("setup", "99.99")]}]}}  # fmt: skip
+    free = {"type": "flat_fee", "key": "support", "name": "Support", "billingCadence": None, "price": None}
+    body = {"customerKey": "acme", "customPlan": {"name": "Bespoke", "currency": "USD", "billingCadence": "P1M", "metadata": None,
+            "phases": [{"key": "default", "name": "Default", "duration": None, "rateCards": [_card("setup", "99.99"), free]}]}}  # fmt: skip
     sub = om.create_subscription(body=body)
     assert sub.plan is None and sub.name == "Bespoke"
     _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
-    assert raw["phases"][0]["items"][0]["price"]["amount"] == "99.99"
+    setup, support = sorted(raw["phases"][0]["items"], key=lambda item: item["key"])
+    assert setup["price"]["amount"] == "99.99"
+    assert support["price"] is None and support["billingCadence"] is None  # a free item keeps its nulls
     bad = {"customerKey": "acme", "customPlan": {"name": "Bad", "currency": "USD", "billingCadence": "P1M",
            "phases": [{"key": "default", "name": "Default", "duration": None,
                        "rateCards": [_card("weekly", "1", cadence="P1W")]}]}}  # fmt: skip
