@@ -123,11 +123,11 @@ class EntitlementRepository:
         return _entitlement(row) if row else None
 
     def current_for(self, customer_id: str, feature_key: str, *, at: dt.datetime) -> Entitlement | None:
-        """The customer's live entitlement of the feature (not deleted, active at `at`)."""
+        """The customer's entitlement of the feature active at `at` (one deleted later still counts then)."""
         rows = self.session.scalars(
             select(EntitlementRow)
             .where(EntitlementRow.customer_id == customer_id, EntitlementRow.feature_key == feature_key,
-                   EntitlementRow.deleted_at.is_(None), EntitlementRow.active_from <= at,
+                   or_(EntitlementRow.deleted_at.is_(None), EntitlementRow.deleted_at > at), EntitlementRow.active_from <= at,
                    or_(EntitlementRow.active_to.is_(None), EntitlementRow.active_to > at))
             .order_by(EntitlementRow.active_from.desc())
         )  # fmt: skip

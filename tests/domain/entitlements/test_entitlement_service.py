@@ -136,6 +136,14 @@ def test_one_open_entitlement_per_feature_and_override(service):
     assert service.value(service.get(first.id), at=later).has_access is False
     assert service.value(second, at=later).config == '{"a": 1}'
 
+    # A deleted entitlement is gone from then on, but a question about earlier still finds it.
+    gone = later + dt.timedelta(days=1)
+    service.delete(second, now=gone)
+    assert service.find_for(ACME, "sso", now=gone + dt.timedelta(minutes=1)) is None
+    assert service.find_for(ACME, "sso", now=later).id == second.id
+    with pytest.raises(NotFoundError):
+        service.get(second.id)
+
 
 def test_void_and_grant_validation(service, usage):
     entitlement = service.create(ACME, metered(), now=T0)
