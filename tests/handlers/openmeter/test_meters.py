@@ -217,3 +217,24 @@ def test_live_features_block_deleting_the_meter_and_removing_their_group_by(om):
     om.delete_feature(feature_id="gpt4")
     om.delete_meter(meter_id_or_slug="tokens")
     assert om.list_meters() == []
+
+
+def test_customer_filter_uses_subject_keys_and_the_customer_key(om):
+    meter(om)
+    acme = om.create_customer(body={"name": "Acme", "key": "acme", "usageAttribution": {"subjectKeys": ["acme-a", "acme-b"]}})
+    beta = om.create_customer(body={"name": "Beta", "usageAttribution": {"subjectKeys": ["beta-1"]}})
+    om.ingest_events(body=[ev(1, T0, subject="acme-a", tokens=1), ev(2, T0, subject="acme-b", tokens=2),
+                           ev(3, T0, subject="acme", tokens=4), ev(4, T0, subject="beta-1", tokens=8),
+                           ev(5, T0, subject="nobody", tokens=16)], content_type="application/json")  # fmt: skip
+    result = om.query_meter(meter_id_or_slug="tokens", filter_customer_id=[acme.id, beta.id])
+    assert sorted((row.customer_id, row.value) for row in result.data) == sorted([(acme.id, 7), (beta.id, 8)])
+    grouped = om.query_meter_post(meter_id_or_slug="tokens", body={"filterCustomerId": [acme.id], "groupBy": ["customer_id", "subject"]})
+    assert sorted((row.customer_id, row.subject, row.value) for row in grouped.data) == [
+        (acme.id, "acme", 4), (acme.id, "acme-a", 1), (acme.id, "acme-b", 2)]
+    with pytest.raises(NotFoundError):
+        om.query_meter(meter_id_or_slug="tokens", filter_customer_id=["01G65Z755AFWAKHE12NY0CQ9FH"])
+    with pytest.raises(BadRequestError):
+        om.query_meter(meter_id_or_slug="tokens", group_by=["customer_id"])
+    listed = om.list_events(customer_id=[acme.id], from_=T0 - dt.timedelta(days=1))
+    assert sorted(item.event.subject for item in listed) == ["acme", "acme-a", "acme-b"]
+    assert {item.customer_id for item in listed} == {acme.id}
