@@ -163,3 +163,17 @@ def test_every_implemented_handler_module_imports():
             if operation.implemented:
                 module = importlib.import_module(operation.module)
                 assert callable(getattr(module, operation.function))
+
+
+@pytest.mark.parametrize("expires_at", ["2020-13-01", "2021-02-30", "2021-2-3", "tomorrow"])
+def test_impossible_dates_are_refused_before_any_handler(clean_server, expires_at):
+    # Draft 4 JSON Schema knows no `date` format; Tollgate checks RFC 3339 full-date itself.
+    from tests.conftest import ROOT_TOKEN
+
+    response = httpx.post(
+        f"{clean_server.url}/api/v4/users/1/personal_access_tokens",
+        json={"name": "ci", "scopes": ["api"], "expires_at": expires_at},
+        headers={"PRIVATE-TOKEN": ROOT_TOKEN},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {"error": "expires_at is invalid"}
