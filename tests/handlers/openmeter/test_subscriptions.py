@@ -265,3 +265,19 @@ def test_change_and_migrate(om):
     assert _value(migrated.current.status) == "inactive"
     assert migrated.next.plan.version == 2 and _value(migrated.next.status) == "active"
     assert migrated.next.name == sub.name
+
+
+def test_parallel_creates_leave_exactly_one(om):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _published(om)
+    _customer(om)
+
+    def create(_: int) -> int:
+        status, _body = _raw(om, "POST", "/api/v1/subscriptions", json={"customerKey": "acme", "plan": {"key": "pro"}})
+        return status
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        statuses = sorted(pool.map(create, range(5)))
+    assert statuses == [201, 409, 409, 409, 409]  # one wins, the others conflict; never a 5xx
+    assert om.list_customer_subscriptions(customer_id_or_key="acme").total_count == 1
