@@ -122,12 +122,12 @@ def namespace_basic(ctx: RequestContext, namespace: Namespace) -> models.Namespa
     )  # fmt: skip
 
 
-def user_out(ctx: RequestContext, user: User, namespace_id: int | None) -> dict:
+def user_out(ctx: RequestContext, user: User, namespace_id: int | None, *, two_factor_enabled: bool = False) -> dict:
     return dump(models.User(
         id=user.id, username=user.username, name=user.name, state=user.state, locked=False, avatar_url=None,
         web_url=user_web_url(ctx, user.username), created_at=user.created_at, bot=user.bot, public_email=None,
         email=user.email, is_admin=user.admin, namespace_id=namespace_id, can_create_group=True,
-        two_factor_enabled=False, external=False,
+        two_factor_enabled=two_factor_enabled, external=False,
     ))  # fmt: skip
 
 

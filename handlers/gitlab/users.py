@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from domain.gitlab.internal_entities import InternalEntityService
 from domain.gitlab.users import UserService
 from generated.gitlab import models
 from handlers.gitlab._rest import dump, paginated, parse_date, parse_datetime, require_admin, user_out
@@ -12,7 +13,8 @@ from tollgate.context import Reply, RequestContext
 
 def _user(ctx: RequestContext, service: UserService, user) -> dict:
     namespace = service.namespace_of(user)
-    return user_out(ctx, user, namespace.id if namespace else None)
+    two_factor = InternalEntityService(ctx.session).two_factor_enabled(user.id)
+    return user_out(ctx, user, namespace.id if namespace else None, two_factor_enabled=two_factor)
 
 
 def _key(key) -> dict:

@@ -232,3 +232,13 @@ def test_renamed_projects_keep_answering_on_their_old_path(acme, gitlab_internal
     with pytest.raises(TakenError) as error:
         rename(clean_server, p.id, path="app")
     assert error.value.body == {"message": {"path": ["has already been taken"]}}
+
+
+def test_two_factor_extension_shows_on_the_user(acme, gitlab_admin_client, python_gitlab):
+    gl, _ = acme
+    someone = user(gl, "twofactor")
+    assert python_gitlab.users.get(someone.id).two_factor_enabled is False
+    gitlab_admin_client.set_user_two_factor(id=someone.id, body={"two_factor_enabled": True})
+    assert python_gitlab.users.get(someone.id).two_factor_enabled is True
+    gitlab_admin_client.set_user_two_factor(id=someone.id, body={"two_factor_enabled": False})
+    assert python_gitlab.users.get(someone.id).two_factor_enabled is False
