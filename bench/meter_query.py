@@ -33,7 +33,7 @@ CHUNK = 10_000
 
 def seed(url: str, total: int) -> float:
     import storage.all_tables  # noqa: F401
-    from domain.metering.events import Event, dedupe  # noqa: F401
+    from domain.metering.events import Event
     from domain.metering.meters import Aggregation, MeterInput, MeterService
     from storage.db import Database
     from storage.events import EventRepository

@@ -17,7 +17,6 @@ Aggregates stay exact and run in SQL: PostgreSQL NUMERIC, on SQLite the decimal 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections import defaultdict
@@ -26,8 +25,6 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint, bindparam, delete, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.errors import ValidationError

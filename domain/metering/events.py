@@ -14,7 +14,6 @@ import base64
 import binascii
 import datetime as dt
 import json
-import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any

@@ -34,9 +34,7 @@ class Aggregation(str, enum.Enum):
 
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:_[a-z0-9]+)*$"
-GROUP_BY_KEY_PATTERN = r"^[a-zA-Z_][0-9a-zA-Z_]*$"
 _SLUG = re.compile(SLUG_PATTERN)
-_GROUP_BY_KEY = re.compile(GROUP_BY_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
