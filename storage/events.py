@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -380,10 +381,13 @@ class UsageRepository:
         d = self.dialect
         if d.sqlite:
             _sqlite_functions(self.session)
+            texts: dict[Decimal, str] = {}  # equal decimals have one canonical text
             for cell in cells.values():
                 for name in ("total", "minimum", "maximum", "latest_value"):
-                    if cell[name] is not None:
-                        cell[name] = decimal_text(cell[name])
+                    value = cell[name]
+                    if value is not None:
+                        text_ = texts.get(value)
+                        cell[name] = text_ if text_ is not None else texts.setdefault(value, decimal_text(value))
         r, x = "om_meter_rollups", "excluded"
         newer = (f"({x}.latest_time IS NOT NULL AND ({r}.latest_time IS NULL OR {x}.latest_time > {r}.latest_time"
                  f" OR ({x}.latest_time = {r}.latest_time AND {x}.latest_seq > {r}.latest_seq)))")  # fmt: skip
@@ -410,7 +414,8 @@ class UsageRepository:
         )
         cursor = _driver(self.session).cursor()
         if d.sqlite:
-            cursor.executemany(sql, [tuple(cell[c] for c in columns) for cell in cells.values()])
+            pick = operator.itemgetter(*columns)
+            cursor.executemany(sql, [pick(cell) for cell in cells.values()])
         else:
             cursor.execute(sql, [[cell[c] for cell in cells.values()] for c in columns])
 
