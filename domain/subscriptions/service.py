@@ -187,6 +187,8 @@ class SubscriptionService:
         if any(ratecards.is_billable(card) for card in cards) and customer.currency and customer.currency != plan.currency:
             raise _invalid(f"currency mismatch: customer currency {customer.currency} differs from plan currency {plan.currency}",
                            "$.currency", "currency_mismatch")  # fmt: skip
+        if any(ratecards.is_billable(card) for card in cards) and not customer.currency:
+            self._set_customer_currency(customer, plan.currency, now)
         phases = []
         cursor = start
         for index, source in enumerate(plan.phases):
@@ -208,6 +210,16 @@ class SubscriptionService:
             billing_anchor=billing_anchor, active_from=start, active_to=None, phases=phases,
             created_at=now, updated_at=now, annotations=dict(annotations or {}),
         )  # fmt: skip
+
+    def _set_customer_currency(self, customer: Customer, currency: str, now: dt.datetime) -> None:
+        """A customer without a currency takes the subscription's (the reference); everything else stays."""
+        from domain.customers import CustomerInput
+
+        CustomerService(self.session).update(customer.id, CustomerInput(
+            name=customer.name, key=customer.key, description=customer.description, metadata=customer.metadata,
+            subject_keys=tuple(customer.usage_attribution.subject_keys), primary_email=customer.primary_email,
+            currency=currency, billing_address=customer.billing_address,
+        ), now=now)  # fmt: skip
 
     def _check_unique(self, subscription: Subscription, *, ignoring: set[str] = frozenset()) -> None:  # type: ignore[assignment]
         for other in self.subscriptions.of_customer(subscription.customer_id):
@@ -325,3 +337,16 @@ def check_statuses(statuses: list[str] | None) -> None:
         if status not in STATUSES:  # pragma: no cover - the spec's enum refuses it first
             raise ValidationError(f"invalid status: {status}")
 
+
+
+def edit(session: Session, subscription_id: str, operations: list[dict[str, Any]], timing: Any, *, now: dt.datetime) -> Subscription:
+    """editSubscription: the patches applied in order at the resolved time (403 unless active)."""
+    from domain.subscriptions.edits import Editor
+
+    service = SubscriptionService(session)
+    subscription = service._locked(subscription_id)
+    subscription.require("update", now)
+    editor = Editor(session, subscription, now=now)
+    edited = editor.apply(operations, editor.resolve(timing))
+    service.subscriptions.save(edited)
+    return edited

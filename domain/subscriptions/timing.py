@@ -21,7 +21,15 @@ CREATE_PAST_TOLERANCE = dt.timedelta(minutes=2)
 
 
 def add(instant: dt.datetime, duration: durations.Duration, times: int = 1) -> dt.datetime:
-    """`instant + times x duration`, months on the calendar (clamped to the month's end)."""
+    """`instant + times x duration`, months on the calendar (clamped to the month's end); a result
+    outside the supported calendar (years 1-9999) is a 400."""
+    try:
+        return _add(instant, duration, times)
+    except (OverflowError, ValueError):
+        raise ValidationError("a time of the subscription is out of the supported range (years 1-9999)") from None
+
+
+def _add(instant: dt.datetime, duration: durations.Duration, times: int) -> dt.datetime:
     sign = -1 if duration.negative else 1
     months = sign * times * (duration.years * 12 + duration.months)
     result = instant
@@ -37,7 +45,11 @@ def add(instant: dt.datetime, duration: durations.Duration, times: int = 1) -> d
 
 
 def add_text(instant: dt.datetime, duration: str, times: int = 1) -> dt.datetime:
-    return add(instant, durations.parse(duration), times)
+    try:
+        parsed = durations.parse(duration)
+    except durations.InvalidDuration:
+        raise ValidationError(f"invalid ISO 8601 duration: {duration!r}") from None
+    return add(instant, parsed, times)
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,8 @@ def cadence_period_at(anchor: dt.datetime, cadence: str, at: dt.datetime) -> Per
     if not duration.is_positive:
         raise ValueError(f"cadence must be positive: {cadence}")
     k = int((at - anchor).total_seconds() // _approx_seconds(duration))
+    if k > 0:
+        k -= 1  # approach from below: a too-large guess could leave the calendar
     while add(anchor, duration, k) > at:
         k -= 1
     while add(anchor, duration, k + 1) <= at:

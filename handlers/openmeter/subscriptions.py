@@ -167,3 +167,10 @@ def migrate_subscription(ctx: RequestContext, *, subscription_id: str, body: dic
         now=ctx.now,
     )
     return {"current": _subscription_to_api(current, ctx.now), "next": _expanded_to_api(nxt, ctx.now)}
+
+
+def edit_subscription(ctx: RequestContext, *, subscription_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    from domain.subscriptions.service import edit
+
+    edited = edit(ctx.session, subscription_id, list(body.get("customizations") or []), body.get("timing"), now=ctx.now)
+    return _subscription_to_api(edited, ctx.now)

@@ -81,3 +81,10 @@ def test_overlap_is_half_open():
     assert sub.overlaps(_at(2025, 1, 31), None)
     assert not sub.overlaps(_at(2024, 12, 1), _at(2025, 1, 1))
     assert not _subscription(_at(2025, 1, 1), _at(2025, 1, 1)).overlaps(_at(2024, 1, 1), None)  # never active
+
+
+def test_out_of_range_and_invalid_durations_are_400s():
+    with pytest.raises(ValidationError):
+        timing.add_text(_at(9999, 6, 1), "P1Y")
+    with pytest.raises(ValidationError):
+        timing.add_text(_at(2025, 1, 1), "P1X")

@@ -53,6 +53,9 @@ def test_create_from_a_plan_and_get_the_phases_and_items(om):
     assert created.customer_id == customer.id and created.name == "Pro" and _value(getattr(created.currency, "root", created.currency)) == "USD"
     assert (created.plan.id, created.plan.key, created.plan.version) == (plan.id, "pro", 1)
     assert created.billing_anchor == created.active_from and created.active_to is None
+    # The customer had no currency: it takes the subscription's; nothing else of it changes.
+    after = om.get_customer(customer_id_or_key="acme")
+    assert _value(getattr(after.currency, "root", after.currency)) == "USD" and after.name == customer.name and after.key == "acme"
 
     status, raw = _raw(om, "GET", f"/api/v1/subscriptions/{created.id}")
     assert status == 200
@@ -281,3 +284,76 @@ def test_parallel_creates_leave_exactly_one(om):
         statuses = sorted(pool.map(create, range(5)))
     assert statuses == [201, 409, 409, 409, 409]  # one wins, the others conflict; never a 5xx
     assert om.list_customer_subscriptions(customer_id_or_key="acme").total_count == 1
+
+
+def test_edit_items_and_phases(om):
+    _published(om)
+    _customer(om)
+    sub = om.create_subscription(body={"customerKey": "acme", "plan": {"key": "pro"}})
+    start = sub.active_from
+
+    def edit(*ops, timing=None):
+        body = {"customizations": list(ops)}
+        if timing is not None:
+            body["timing"] = timing
+        return om.edit_subscription(subscription_id=sub.id, body=body)
+
+    # Add an item to the current phase now, replace the base fee of the future phase's... not allowed (key has items).
+    edited = edit({"op": "add_item", "phaseKey": "trial", "rateCard": _card("extra", "1.25")})
+    assert _value(edited.status) == "active"
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert sorted(i["key"] for i in raw["phases"][0]["items"]) == ["extra", "trial_fee"]
+    assert raw["phases"][0]["itemTimelines"]["extra"][0]["price"]["amount"] == "1.25"
+    with pytest.raises(ForbiddenError):
+        edit({"op": "add_item", "phaseKey": "default", "rateCard": _card()})
+    with pytest.raises(BadRequestError):
+        edit({"op": "add_item", "phaseKey": "nope", "rateCard": _card()})
+    with pytest.raises(BadRequestError):
+        edit({"op": "remove_item", "phaseKey": "default", "itemKey": "nope"})
+    with pytest.raises(BadRequestError):  # custom timing is refused for edits
+        edit({"op": "unschedule_edit"}, timing=_iso(start + dt.timedelta(days=1)))
+    # Removing an item of a future phase drops it; of the current phase ends it now.
+    edit({"op": "remove_item", "phaseKey": "default", "itemKey": "support"}, {"op": "remove_item", "phaseKey": "trial", "itemKey": "extra"})
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert [i["key"] for i in raw["phases"][1]["items"]] == ["base_fee"]
+    assert [i["key"] for i in raw["phases"][0]["items"]] == ["trial_fee"]
+    assert "activeTo" in raw["phases"][0]["itemTimelines"]["extra"][0]
+
+    # Stretch the trial by a week: the default phase starts 21 days after the start.
+    edit({"op": "stretch_phase", "phaseKey": "trial", "extendBy": "P7D"})
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert dt.datetime.fromisoformat(raw["phases"][1]["activeFrom"]) == start + dt.timedelta(days=21)
+    with pytest.raises(ConflictError):  # shrinking the trial to nothing
+        edit({"op": "stretch_phase", "phaseKey": "trial", "extendBy": "-P30D"})
+    # Add a phase 30 days in, lasting 10 days: later phases move by what it takes.
+    edit({"op": "add_phase", "phase": {"key": "promo", "name": "Promo", "startAfter": "P30D", "duration": "P10D"}})
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert [p["key"] for p in raw["phases"]] == ["trial", "default", "promo"]
+    with pytest.raises(ConflictError):
+        edit({"op": "add_phase", "phase": {"key": "promo", "name": "Again", "startAfter": "P40D"}})
+    with pytest.raises(ForbiddenError):  # the trial has started
+        edit({"op": "remove_phase", "phaseKey": "trial", "shift": "next"})
+    edit({"op": "remove_phase", "phaseKey": "promo", "shift": "next"})
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert [p["key"] for p in raw["phases"]] == ["trial", "default"]
+    # Edits need an active subscription.
+    om.cancel_subscription(subscription_id=sub.id, body={})
+    with pytest.raises(ForbiddenError):
+        edit({"op": "unschedule_edit"})
+
+
+def test_edit_at_next_billing_cycle_and_unschedule(om):
+    _published(om, phases=[{"key": "default", "name": "Default", "duration": None, "rateCards": [_card()]}])
+    _customer(om)
+    sub = om.create_subscription(body={"customerKey": "acme", "plan": {"key": "pro"}})
+    om.edit_subscription(subscription_id=sub.id, body={"timing": "next_billing_cycle", "customizations": [
+        {"op": "add_item", "phaseKey": "default", "rateCard": _card("base_fee", "20")}]})  # fmt: skip
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    versions = raw["phases"][0]["itemTimelines"]["base_fee"]
+    assert [v["price"]["amount"] for v in versions] == ["10.5", "20"]
+    assert versions[0]["activeTo"] == versions[1]["activeFrom"] == raw["alignment"]["currentAlignedBillingPeriod"]["to"]
+    assert raw["phases"][0]["items"][0]["price"]["amount"] == "10.5"  # now, the old version
+    om.edit_subscription(subscription_id=sub.id, body={"customizations": [{"op": "unschedule_edit"}]})
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    versions = raw["phases"][0]["itemTimelines"]["base_fee"]
+    assert len(versions) == 1 and "activeTo" not in versions[0]
