@@ -249,7 +249,8 @@ class QueryService:
                 value=Decimal(0), window_start=query.from_ or epoch, window_end=query.to or epoch + dt.timedelta(minutes=1),
                 subject=None, customer_id=None, group_by={},
             ))  # fmt: skip
-        result.sort(key=lambda r: (r.window_start, r.subject or "", r.customer_id or "", sorted(r.group_by.items())))
+        # Every row has the same group-by keys, in the same order: their values order the rows.
+        result.sort(key=lambda r: (r.window_start, r.subject or "", r.customer_id or "", tuple(r.group_by.values())))
         return QueryResult(meter, query, result, group_keys, by_subject, by_customer)
 
 
