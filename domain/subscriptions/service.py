@@ -26,7 +26,7 @@ from domain.catalog import ratecards
 from domain.catalog.model import ACTIVE as PLAN_ACTIVE
 from domain.catalog.model import ARCHIVED as PLAN_ARCHIVED
 from domain.catalog.model import Plan
-from domain.customers import Customer, CustomerService, register_plan_key_resolver
+from domain.customers import Customer, CustomerService, register_delete_guard, register_plan_key_resolver
 from domain.errors import ConflictError, NotFoundError, ValidationError
 from domain.ids import new_id
 from domain.subscriptions import timing as timing_
@@ -73,7 +73,17 @@ def _plan_key_resolver(session: Session, plan_key: str, now: dt.datetime) -> set
     return SubscriptionRepository(session).customers_with_plan_key(plan_key, now)
 
 
+def _no_live_subscription(session: Session, customer: Customer, now: dt.datetime) -> None:
+    """A customer with a subscription active now, or scheduled, cannot be deleted (400, openmeter-core.md 5.2)."""
+    from storage.subscriptions import SubscriptionRepository
+
+    for subscription in SubscriptionRepository(session).of_customer(customer.id):
+        if subscription.status(now) in ("active", "canceled", "scheduled"):
+            raise ValidationError(f"customer {customer.id} has a live subscription {subscription.id}; cancel or delete it first")
+
+
 register_plan_key_resolver(_plan_key_resolver)
+register_delete_guard(_no_live_subscription)
 
 
 class SubscriptionService:

@@ -357,3 +357,16 @@ def test_edit_at_next_billing_cycle_and_unschedule(om):
     _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
     versions = raw["phases"][0]["itemTimelines"]["base_fee"]
     assert len(versions) == 1 and "activeTo" not in versions[0]
+
+
+def test_a_customer_with_a_live_subscription_cannot_be_deleted(om):
+    _published(om)
+    _customer(om)
+    sub = om.create_subscription(body={"customerKey": "acme", "plan": {"key": "pro"}})
+    with pytest.raises(BadRequestError) as error:
+        om.delete_customer(customer_id_or_key="acme")
+    assert sub.id in error.value.body["detail"]
+    om.cancel_subscription(subscription_id=sub.id, body={})
+    om.delete_customer(customer_id_or_key="acme")
+    with pytest.raises(NotFoundError):
+        om.get_customer(customer_id_or_key="acme")
