@@ -13,6 +13,6 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('FlowgladApiKey',),),
-        implemented=False,
+        implemented=True,
     ),
 )
