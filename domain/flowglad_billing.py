@@ -247,7 +247,9 @@ class _Catalog:
         default = next((p for p in prices if p["type"] == "subscription"), None)
         if default is None:
             default = self.free_price(owner_id, slug, name, cadence, currency, created, updated, product_id=product_id)
-            prices.insert(0, default)
+        else:
+            prices.remove(default)
+        prices.insert(0, default)
         default["isDefault"] = True
         return prices
 

@@ -3986,26 +3986,26 @@ class CustomerBillingDetails(ApiModel):
     subscriptions: Annotated[
         list[StandardSubscriptionDetails | NonRenewingSubscriptionDetails],
         Field(
-            description="All of the customer's subscriptions in this mode, whatever their status (current or not). Each one carries its currently active items and its `experimental` block. The order is unspecified."
+            description="All of the customer's subscriptions in this mode, whatever their status (current or not). Each one carries its currently active items and its `experimental` block. Tollgate sorts them newest first (`createdAt` then `updatedAt` descending, then `id`)."
         ),
     ]
     invoices: Annotated[
         list[InvoiceWithLineItems],
         Field(
-            description="The customer's customer-facing invoices, each with its line items. Only invoices whose status is `open`, `paid`, `awaiting_payment_confirmation`, `partially_refunded` or `refunded` and that have at least one line item are returned (`draft`, `void` and `uncollectible` invoices never are). The order is unspecified."
+            description="The customer's customer-facing invoices, each with its line items. Only invoices whose status is `open`, `paid`, `awaiting_payment_confirmation`, `partially_refunded` or `refunded` and that have at least one line item are returned (`draft`, `void` and `uncollectible` invoices never are). The order is unspecified. Tollgate has no invoices yet, so the list is always empty."
         ),
     ]
     payment_methods: Annotated[
         list[PaymentMethod],
         Field(
             alias="paymentMethods",
-            description="All of the customer's saved payment methods in this mode. The order is unspecified.",
+            description="All of the customer's saved payment methods in this mode. The order is unspecified. Tollgate has no payment methods yet, so the list is always empty.",
         ),
     ]
     purchases: Annotated[
         list[Annotated[SubscriptionPurchase | SinglePaymentPurchase | UsagePurchase, Field(discriminator="price_type")]],
         Field(
-            description="All of the customer's purchases, whatever their status. The order is unspecified."
+            description="All of the customer's purchases, whatever their status. The order is unspecified. Tollgate has no purchases yet, so the list is always empty."
         ),
     ]
     catalog: Annotated[
