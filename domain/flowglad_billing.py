@@ -49,6 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _MAX_SCALE = 12
+MAX_INT = 2**53 - 1
+"""Flowglad's integers are JavaScript safe integers: a figure above this has no Flowglad form."""
 CURRENT_STATUSES = ("active", "past_due", "trialing", "cancellation_scheduled", "unpaid", "credit_trial")
 _AGGREGATIONS = {"SUM": "sum", "COUNT": "sum", "UNIQUE_COUNT": "count_distinct_properties"}
 
@@ -88,11 +90,13 @@ def per_units(amount: Any, quantity: Any, currency: str) -> tuple[int, int] | No
         price, units = Decimal(str(amount)).scaleb(exponent), Decimal(str(quantity))
     except InvalidOperation:
         return None
-    if price < 0 or units <= 0:
+    if not (price.is_finite() and units.is_finite()) or price < 0 or units <= 0 or price > MAX_INT or units > MAX_INT:
         return None
     for scale in range(_MAX_SCALE + 1):
         scaled_price, scaled_units = price.scaleb(scale), units.scaleb(scale)
         if scaled_price == scaled_price.to_integral_value() and scaled_units == scaled_units.to_integral_value():
+            if scaled_price > MAX_INT or scaled_units > MAX_INT:
+                return None
             return int(scaled_price), int(scaled_units)
     return None
 
@@ -110,10 +114,12 @@ def interval(cadence: str | None) -> tuple[str, int] | None:
     parts = [(unit, count) for unit, count in (("year", duration.years), ("month", duration.months),
                                                ("week", duration.weeks), ("day", duration.days)) if count]  # fmt: skip
     if len(parts) == 1:
-        return parts[0]
-    if not duration.weeks and not duration.days and parts:
-        return "month", duration.years * 12 + duration.months
-    return None
+        unit, count = parts[0]
+    elif not duration.weeks and not duration.days and parts:
+        unit, count = "month", duration.years * 12 + duration.months
+    else:
+        return None
+    return (unit, count) if count <= MAX_INT else None
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -177,20 +183,25 @@ class _Catalog:
     def flat_price(self, owner_id: str, card: dict[str, Any], currency: str, created: dt.datetime, updated: dt.datetime,
                    *, product_id: str, is_default: bool) -> dict[str, Any] | None:  # fmt: skip
         price = card.get("price") or {}
-        amount = price.get("amount", "0") if price.get("type") == "flat" else "0"
+        try:
+            unit_price = minor_units(price.get("amount", "0") if price.get("type") == "flat" else "0", currency)
+        except (InvalidOperation, ValueError, OverflowError):
+            return None
         record = {
             **self.base(made_up_id("price", owner_id, card["key"]), created, updated),
             "name": card.get("name") or card["key"],
             "slug": card["key"],
             "isDefault": is_default,
             "active": True,
-            "unitPrice": max(0, minor_units(amount, currency)),
+            "unitPrice": unit_price,
             "currency": currency,
             "pricingModelId": self.pricing_model_id,
             "productId": product_id,
             "usageMeterId": None,
         }
         cadence = interval(card.get("billingCadence"))
+        if not 0 <= record["unitPrice"] <= MAX_INT:
+            return None
         if card.get("billingCadence") is None:
             record.update(type="single_payment", intervalUnit=None, intervalCount=None, trialPeriodDays=None, usageEventsPerUnit=None)
             return record
@@ -263,7 +274,7 @@ class _Catalog:
                 amount = Decimal(str(template.get("issueAfterReset")))
             except InvalidOperation:
                 amount = Decimal(0)
-            if amount.is_finite() and amount >= 1 and amount == amount.to_integral_value():
+            if amount.is_finite() and 1 <= amount <= MAX_INT and amount == amount.to_integral_value():
                 return "usage_credit_grant", int(amount), meter
         return "toggle", None, None
 

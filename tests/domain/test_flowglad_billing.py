@@ -168,3 +168,11 @@ def test_customer_fields_and_portal_url():
     assert len(customer["invoiceNumberBase"]) == 7 and customer["invoiceNumberBase"] == customer["invoiceNumberBase"].upper()
     assert view["billingPortalUrl"] == f"https://billing.example.com/billing-portal/{customer['organizationId']}"
     assert _view()["customer"] == _view()["customer"]  # deterministic
+
+
+def test_figures_beyond_javascript_safe_integers_are_left_out():
+    huge = {"type": "flat_fee", "key": "huge", "name": "Huge", "billingCadence": "P1M", "price": {"type": "flat", "amount": "1e20"}}
+    (product,) = _view(plans=[_plan("pro", cards=[huge])])["pricingModel"]["products"]
+    assert [p["unitPrice"] for p in product["prices"]] == [0]  # only the free price stands in
+    assert per_units("1e20", 1, "USD") is None and per_units("1", "1e-30", "USD") is None
+    assert interval("P9999999999999999D") is None
