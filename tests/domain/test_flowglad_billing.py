@@ -176,3 +176,21 @@ def test_figures_beyond_javascript_safe_integers_are_left_out():
     assert [p["unitPrice"] for p in product["prices"]] == [0]  # only the free price stands in
     assert per_units("1e20", 1, "USD") is None and per_units("1", "1e-30", "USD") is None
     assert interval("P9999999999999999D") is None
+
+
+def test_custom_plan_and_not_yet_started_subscriptions():
+    import dataclasses
+
+    plan = _plan()
+    custom = dataclasses.replace(_subscription(plan), plan=None, name="Custom")
+    future = _subscription(plan, active_from=NOW + dt.timedelta(days=3), sub_id="01JSUB0000000000000000000C")
+    view = _view(plans=[], subscriptions=[custom, future])
+    by_status = {s["status"]: s for s in view["subscriptions"]}
+    assert sorted(by_status) == ["active", "incomplete"]
+    # A custom plan's prices are its own (made-up ids from the subscription), the item keeps its price.
+    (item,) = by_status["active"]["subscriptionItems"]
+    assert item["price"]["unitPrice"] == 1999 and item["priceId"] == by_status["active"]["priceId"]
+    # Not started: not current, no items yet, no billing period.
+    assert by_status["incomplete"]["current"] is False and by_status["incomplete"]["subscriptionItems"] == []
+    assert by_status["incomplete"]["currentBillingPeriodStart"] is None
+    assert view["currentSubscription"]["id"] == by_status["active"]["id"]
