@@ -576,14 +576,15 @@ def build_billing(source: BillingSource) -> dict[str, Any]:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def available_balances(session: Session, customer_id: str, now: dt.datetime) -> dict[str, Decimal]:
+def available_balances(session: Session, customer_id: str, now: dt.datetime, features: list[Feature]) -> dict[str, Decimal]:
     """Meter slug -> sum of `balance - overage` over the customer's metered entitlements active now."""
     from domain.entitlements.service import EntitlementService
     service = EntitlementService(session)
+    by_id = {feature.id: feature for feature in features}  # archived ones too: their entitlements may live on
     entitlements, _ = service.list(customer_ids=[customer_id], types=["metered"], active_at=now)
     balances: dict[str, Decimal] = {}
     for entitlement in entitlements:
-        feature = service.features.find(entitlement.feature_id)
+        feature = by_id.get(entitlement.feature_id)
         if feature is None or not feature.meter_slug or not entitlement.is_active_at(now):
             continue
         try:
@@ -627,7 +628,7 @@ def load_billing(session: Session, external_id: str, *, now: dt.datetime, livemo
         meters=MeterService(session).list(),
         subscriptions=subscriptions,
         subscription_plans=subscription_plans,
-        balances=available_balances(session, customer.id, now),
+        balances=available_balances(session, customer.id, now, features),
         now=now,
         livemode=livemode,
         external_url=external_url,

@@ -194,3 +194,17 @@ def test_custom_plan_and_not_yet_started_subscriptions():
     assert by_status["incomplete"]["current"] is False and by_status["incomplete"]["subscriptionItems"] == []
     assert by_status["incomplete"]["currentBillingPeriodStart"] is None
     assert view["currentSubscription"]["id"] == by_status["active"]["id"]
+
+
+def test_feature_only_plan_gets_a_free_main_item_carrying_its_feature_items():
+    sso = {"type": "flat_fee", "key": "sso", "featureKey": "sso", "name": "SSO", "billingCadence": None, "price": None,
+           "entitlementTemplate": {"type": "boolean"}}  # fmt: skip
+    plan = _plan("free", cards=[sso])
+    view = _view(plans=[plan], features=[_feature("sso")], subscriptions=[_subscription(plan)])
+    (sub,) = view["subscriptions"]
+    (item,) = sub["subscriptionItems"]
+    assert item["unitPrice"] == 0 and item["priceId"] == sub["priceId"] == view["pricingModel"]["defaultProduct"]["defaultPrice"]["id"]
+    assert sub["isFreePlan"] is True
+    (feature,) = sub["experimental"]["featureItems"]
+    assert (feature["type"], feature["slug"], feature["subscriptionItemId"]) == ("toggle", "sso", item["id"])
+    assert feature["featureId"] == view["pricingModel"]["products"][0]["features"][0]["id"]
