@@ -138,3 +138,52 @@ class SubscriptionRepository:
         row.phases = [_phase_doc(phase) for phase in subscription.phases]
         self.session.add(row)
         self.session.flush()
+
+
+class SubscriptionAddonRow(Base):
+    __tablename__ = "om_subscription_addons"
+
+    id: Mapped[str] = mapped_column(String(26), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(String(26), index=True)
+    addon_id: Mapped[str] = mapped_column(String(26))
+    name: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    segments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    affected: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class SubscriptionAddonRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    @staticmethod
+    def _to_domain(row: SubscriptionAddonRow) -> Any:
+        from domain.subscriptions.addons import Segment, SubscriptionAddon
+
+        return SubscriptionAddon(
+            id=row.id, subscription_id=row.subscription_id, addon_id=row.addon_id, name=row.name, metadata=row.metadata_,
+            segments=[Segment(_parse(s["activeFrom"]), int(s["quantity"])) for s in row.segments],  # type: ignore[arg-type]
+            affected={key: list(ids) for key, ids in (row.affected or {}).items()},
+            created_at=row.created_at, updated_at=row.updated_at, deleted_at=row.deleted_at,
+        )  # fmt: skip
+
+    def of_subscription(self, subscription_id: str) -> list[Any]:
+        rows = self.session.scalars(
+            select(SubscriptionAddonRow)
+            .where(SubscriptionAddonRow.subscription_id == subscription_id, SubscriptionAddonRow.deleted_at.is_(None))
+            .order_by(SubscriptionAddonRow.id)
+        )
+        return [self._to_domain(row) for row in rows]
+
+    def save(self, instance: Any) -> None:
+        row = self.session.get(SubscriptionAddonRow, instance.id) or SubscriptionAddonRow(id=instance.id)
+        for name in ("subscription_id", "addon_id", "name", "created_at", "updated_at", "deleted_at"):
+            setattr(row, name, getattr(instance, name))
+        row.metadata_ = instance.metadata
+        row.segments = [{"activeFrom": _time(s.active_from), "quantity": s.quantity} for s in instance.segments]
+        row.affected = {key: list(ids) for key, ids in instance.affected.items()}
+        self.session.add(row)
+        self.session.flush()

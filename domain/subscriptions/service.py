@@ -27,7 +27,7 @@ from domain.catalog.model import ACTIVE as PLAN_ACTIVE
 from domain.catalog.model import ARCHIVED as PLAN_ARCHIVED
 from domain.catalog.model import Plan
 from domain.customers import Customer, CustomerService, register_delete_guard, register_plan_key_resolver
-from domain.errors import ConflictError, NotFoundError, ValidationError
+from domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from domain.ids import new_id
 from domain.subscriptions import timing as timing_
 from domain.subscriptions.model import STATUSES, Item, Phase, PlanRef, Subscription
@@ -356,6 +356,10 @@ def edit(session: Session, subscription_id: str, operations: list[dict[str, Any]
     service = SubscriptionService(session)
     subscription = service._locked(subscription_id)
     subscription.require("update", now)
+    from storage.subscriptions import SubscriptionAddonRepository
+
+    if SubscriptionAddonRepository(session).of_subscription(subscription.id):
+        raise ForbiddenError("a subscription with add-ons cannot be edited")
     editor = Editor(session, subscription, now=now)
     edited = editor.apply(operations, editor.resolve(timing))
     service.subscriptions.save(edited)

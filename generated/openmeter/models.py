@@ -7998,21 +7998,21 @@ class SubscriptionAddonUpdate(ApiModel):
         Field(description="Additional metadata for the resource.", title="Metadata"),
     ] = None
     quantity: Annotated[
-        int | None,
+        int,
         Field(
             description="The quantity of the add-on. Always 1 for single instance add-ons.",
             examples=[1],
             ge=0,
             title="Quantity",
         ),
-    ] = None
+    ]
     timing: Annotated[
-        AwareDatetime | Literal["immediate", "next_billing_cycle"] | None,
+        AwareDatetime | Literal["immediate", "next_billing_cycle"],
         Field(
             description="The timing of the operation. After the create or update, a new entry will be created in the timeline.",
             title="Timing",
         ),
-    ] = None
+    ]
 
 
 class VoidInvoiceActionCreate(ApiModel):

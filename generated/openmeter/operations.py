@@ -1585,7 +1585,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='createSubscriptionAddon',
@@ -1597,7 +1597,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(201,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='getSubscriptionAddon',
@@ -1609,7 +1609,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=(),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='updateSubscriptionAddon',
@@ -1621,7 +1621,7 @@ OPERATIONS: tuple[Operation, ...] = (
         success_statuses=(200,),
         request_media_types=('application/json',),
         security=(('ApiKeyAuth',),),
-        implemented=False,
+        implemented=True,
     ),
     Operation(
         operation_id='cancelSubscription',

@@ -370,3 +370,70 @@ def test_a_customer_with_a_live_subscription_cannot_be_deleted(om):
     om.delete_customer(customer_id_or_key="acme")
     with pytest.raises(NotFoundError):
         om.get_customer(customer_id_or_key="acme")
+
+
+def _with_addon(om, *, instance_type="multiple", addon_cards=None, max_quantity=3):
+    _published(om)
+    plan = om.get_plan(plan_id="pro")
+    addon = om.create_addon(body={"key": "boost", "name": "Boost", "currency": "USD", "instanceType": instance_type,
+                                  "rateCards": addon_cards or [_card("base_fee", "2.25"), _card("boost_fee", "5")]})  # fmt: skip
+    om.publish_addon(addon_id=addon.id)
+    # Assignments are made on a draft: the next version of the plan carries it.
+    draft = om.next_plan(plan_id_or_key="pro")
+    om.create_plan_addon(plan_id=draft.id, body={"addonId": addon.id, "fromPlanPhase": "trial", "maxQuantity": max_quantity})
+    om.publish_plan(plan_id=draft.id)
+    assert plan.version == 1
+    _customer(om)
+    return om.create_subscription(body={"customerKey": "acme", "plan": {"key": "pro"}}), addon
+
+
+def test_addons_merge_into_items_and_change_quantity(om):
+    sub, addon = _with_addon(om)
+    created = om.create_subscription_addon(subscription_id=sub.id, body={"name": "Boost", "quantity": 2, "timing": "immediate",
+                                                                          "addon": {"id": addon.id}})  # fmt: skip
+    assert created.quantity == 2 and created.addon.key == "boost" and len(created.timeline) == 1
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    trial, default = raw["phases"]
+    # base_fee exists in the default phase: 10.50 + 2 x 2.25; elsewhere add-on cards are new items (2 x amount).
+    prices = {i["key"]: i["price"]["amount"] for i in default["items"]}
+    assert prices == {"base_fee": "15", "support": "5.25", "boost_fee": "10"}
+    assert {i["key"]: i["price"]["amount"] for i in trial["items"]} == {"trial_fee": "0", "base_fee": "4.5", "boost_fee": "10"}
+    affected = {c.rate_card.root.key if hasattr(c.rate_card, "root") else c.rate_card.key: c.affected_subscription_item_ids
+                for c in created.rate_cards}  # fmt: skip
+    assert len(affected["boost_fee"]) == 2 and len(affected["base_fee"]) == 2
+    # A second create is a quantity change; quantity 0 removes it from then on.
+    again = om.create_subscription_addon(subscription_id=sub.id, body={"name": "Boost", "quantity": 1, "timing": "immediate",
+                                                                        "addon": {"id": addon.id}})  # fmt: skip
+    assert again.id == created.id and again.quantity == 1
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert {i["key"]: i["price"]["amount"] for i in raw["phases"][1]["items"]}["base_fee"] == "12.75"
+    removed = om.update_subscription_addon(subscription_id=sub.id, subscription_addon_id=created.id,
+                                           body={"quantity": 0, "timing": "immediate"})  # fmt: skip
+    assert removed.quantity == 0
+    _, raw = _raw(om, "GET", f"/api/v1/subscriptions/{sub.id}")
+    assert {i["key"]: i["price"]["amount"] for i in raw["phases"][1]["items"]} == {"base_fee": "10.5", "support": "5.25"}
+    assert {i["key"] for i in raw["phases"][0]["items"]} == {"trial_fee"}
+    assert [a.id for a in om.list_subscription_addons(subscription_id=sub.id)] == [created.id]
+    assert om.get_subscription_addon(subscription_id=sub.id, subscription_addon_id=created.id).quantity == 0
+    # A subscription with add-ons cannot be edited.
+    with pytest.raises(ForbiddenError):
+        om.edit_subscription(subscription_id=sub.id, body={"customizations": [{"op": "unschedule_edit"}]})
+
+
+def test_addon_refusals(om):
+    sub, addon = _with_addon(om, max_quantity=2)
+    body = {"name": "Boost", "quantity": 3, "timing": "immediate", "addon": {"id": addon.id}}
+    with pytest.raises(BadRequestError):  # above maxQuantity
+        om.create_subscription_addon(subscription_id=sub.id, body=body)
+    other = om.create_addon(body={"key": "other", "name": "Other", "currency": "USD", "instanceType": "single",
+                                  "rateCards": [_card("other_fee", "1")]})  # fmt: skip
+    om.publish_addon(addon_id=other.id)
+    with pytest.raises(BadRequestError) as error:  # not linked to the plan
+        om.create_subscription_addon(subscription_id=sub.id, body={**body, "quantity": 1, "addon": {"id": other.id}})
+    assert "not linked" in error.value.body["detail"]
+    with pytest.raises(NotFoundError):
+        om.create_subscription_addon(subscription_id=sub.id, body={**body, "quantity": 1, "addon": {"id": "01JAAAAAAAAAAAAAAAAAAAAAAA"}})
+    with pytest.raises(NotFoundError):
+        om.get_subscription_addon(subscription_id=sub.id, subscription_addon_id="01JAAAAAAAAAAAAAAAAAAAAAAA")
+    status, raw = _raw(om, "PATCH", f"/api/v1/subscriptions/{sub.id}/addons/01JAAAAAAAAAAAAAAAAAAAAAAA", json={"name": "x"})
+    assert status == 400  # quantity and timing are required (ruling 1)
