@@ -155,6 +155,8 @@ class _Catalog:
         self.pricing_model_id = made_up_id("pricing_model", "tollgate", "live" if source.livemode else "test")
         self.features_by_key = {f.key: f for f in sorted(source.features, key=lambda f: f.archived_at is not None)}
         self.meters_by_slug = {m.key: m for m in source.meters if m.deleted_at is None and m.aggregation.value in _AGGREGATIONS}
+        self.known_prices: dict[str, dict[str, Any]] = {}
+        """The pricing model's prices by id: a subscription item embeds the very same record."""
 
     def currency_ok(self, currency: str) -> bool:
         return self.source.currencies is None or currency in self.source.currencies
@@ -362,6 +364,10 @@ def pricing_model(catalog: _Catalog) -> dict[str, Any]:
         meters.append(record)
     moments = [p.created_at for p in source.plans] + [m.created_at for m in source.meters] + [source.customer.created_at]
     first = min(moments)
+    for product in products:
+        catalog.known_prices.update((price["id"], price) for price in product["prices"])
+    for meter_record in meters:
+        catalog.known_prices.update((price["id"], price) for price in meter_record["prices"])
     model = {
         **catalog.base(catalog.pricing_model_id, first, max(moments)),
         "organizationId": catalog.organization_id,
@@ -441,7 +447,7 @@ def subscription_record(catalog: _Catalog, subscription: Subscription) -> dict[s
                                          made_up_id("prod", subscription.plan.key if subscription.plan else subscription.id))  # fmt: skip
     if not flat_prices:
         return None
-    main_price = flat_prices[0]
+    main_price = catalog.known_prices.get(flat_prices[0]["id"], flat_prices[0])
     prices_by_key = {p["slug"]: p for p in flat_prices}
 
     def item_record(id_: str, name: str, added: dt.datetime, created: dt.datetime, updated: dt.datetime,
@@ -464,6 +470,7 @@ def subscription_record(catalog: _Catalog, subscription: Subscription) -> dict[s
             price = None
         if price is None:
             continue
+        price = catalog.known_prices.get(price["id"], price)
         record = item_record(made_up_id("si", item.id), card.get("name") or item.key, item.active_from, item.created_at,
                              item.updated_at, price, item.active_to)  # fmt: skip
         if price["id"] == main_price["id"]:

@@ -208,3 +208,15 @@ def test_feature_only_plan_gets_a_free_main_item_carrying_its_feature_items():
     (feature,) = sub["experimental"]["featureItems"]
     assert (feature["type"], feature["slug"], feature["subscriptionItemId"]) == ("toggle", "sso", item["id"])
     assert feature["featureId"] == view["pricingModel"]["products"][0]["features"][0]["id"]
+
+
+def test_subscription_items_embed_the_pricing_models_own_price_records():
+    usage = [{"type": "usage_based", "key": k, "featureKey": k, "name": k, "billingCadence": "P1M",
+              "price": {"type": "unit", "amount": a}} for k, a in (("in_tokens", "0.01"), ("out_tokens", "0.03"))]  # fmt: skip
+    plan = _plan("pro", cards=[*_plan().phases[0]["rateCards"], *usage])
+    view = _view(plans=[plan], meters=[_meter("tokens")], features=[_feature("in_tokens", "tokens"), _feature("out_tokens", "tokens")],
+                 subscriptions=[_subscription(plan)])  # fmt: skip
+    (meter,) = view["pricingModel"]["usageMeters"]
+    assert [(p["slug"], p["unitPrice"], p["isDefault"]) for p in meter["prices"]] == [("in_tokens", 1, True), ("out_tokens", 3, False)]
+    items = {i["price"]["slug"]: i["price"] for i in view["subscriptions"][0]["subscriptionItems"]}
+    assert items["out_tokens"] == meter["prices"][1] and items["base"] == view["pricingModel"]["products"][0]["defaultPrice"]

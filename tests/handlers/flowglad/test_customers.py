@@ -166,3 +166,9 @@ def test_ended_subscription_is_not_current(flowglad, om, clean_server):
     assert sub["status"] == "canceled" and sub["current"] is False and sub["canceledAt"] is not None
     assert sub["subscriptionItems"] == [] and sub["experimental"] == {"featureItems": [], "usageMeterBalances": []}
     assert raw["currentSubscriptions"] == [] and "currentSubscription" not in raw
+
+
+def test_external_ids_with_reserved_characters(flowglad, om):
+    for key in ("ada@example.com", "team 42", "ünïcode"):
+        om.create_customer(body={"name": "Someone", "key": key})
+        assert flowglad.get_customer_billing(external_id=key).customer.external_id == key
