@@ -437,3 +437,29 @@ def test_addon_refusals(om):
         om.get_subscription_addon(subscription_id=sub.id, subscription_addon_id="01JAAAAAAAAAAAAAAAAAAAAAAA")
     status, raw = _raw(om, "PATCH", f"/api/v1/subscriptions/{sub.id}/addons/01JAAAAAAAAAAAAAAAAAAAAAAA", json={"name": "x"})
     assert status == 400  # quantity and timing are required (ruling 1)
+
+
+def test_odd_inputs_on_a_real_subscription_are_4xx_never_500(om):
+    _published(om)
+    _customer(om)
+    sub = om.create_subscription(body={"customerKey": "acme", "plan": {"key": "pro"}})
+    base = f"/api/v1/subscriptions/{sub.id}"
+    probes = [
+        ("POST", "/api/v1/subscriptions", {"customerKey": "acme", "plan": {"key": "pro"}, "timing": "9999-12-31T23:59:59Z"}),
+        ("GET", base + "?at=0001-01-01T00:00:00Z", None),
+        ("GET", base + "?at=9999-12-31T23:59:59Z", None),
+        ("POST", base + "/cancel", {"timing": "9999-12-31T23:59:59Z"}),
+        ("POST", base + "/cancel", {"timing": "2001-01-01T00:00:00Z"}),
+        ("PATCH", base, {"customizations": [{"op": "stretch_phase", "phaseKey": "trial", "extendBy": "P9999Y"}]}),
+        ("PATCH", base, {"customizations": [{"op": "stretch_phase", "phaseKey": "trial", "extendBy": "soon"}]}),
+        ("PATCH", base, {"customizations": [{"op": "add_phase", "phase": {"key": "x", "name": "X", "startAfter": "P9999Y"}}]}),
+        ("PATCH", base, {"customizations": [{"op": "add_phase", "phase": {"key": "y", "name": "Y", "startAfter": "bad"}}]}),
+        ("PATCH", base, {"customizations": [{"op": "add_item", "phaseKey": "trial", "rateCard": _card("ghost", featureKey="ghost") if False else
+                                             {**_card("ghost"), "featureKey": "ghost"}}]}),  # fmt: skip
+        ("POST", base + "/migrate", {"targetVersion": 99}),
+        ("POST", base + "/change", {"timing": "2001-01-01T00:00:00Z", "plan": {"key": "pro"}}),
+        ("POST", base + "/change", {"timing": "immediate", "plan": {"key": "nope"}}),
+    ]
+    for method, path, body in probes:
+        status, answer = _raw(om, method, path, **({"json": body} if body is not None else {}))
+        assert 200 <= status < 500, (method, path, body, status, answer)
