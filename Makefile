@@ -34,7 +34,14 @@ migrate: $(STAMP) ## Bring the database (TOLLGATE_DATABASE_URL, default var/toll
 run: $(STAMP) generated/openmeter/openapi.json ## Set up, migrate and serve on http://127.0.0.1:8080 (SQLite under var/)
 	$(BIN)/tollgate serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: check ## Set up and run every test (SQLite; PostgreSQL too when TOLLGATE_TEST_POSTGRES_URL is set)
+# The official JavaScript SDKs the tests drive (pinned by their lockfiles); skipped without npm.
+FLOWGLAD_SDK := tests/handlers/flowglad/sdk
+$(FLOWGLAD_SDK)/node_modules/.package-lock.json: $(FLOWGLAD_SDK)/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --silent --no-audit --no-fund --prefix $(FLOWGLAD_SDK); else echo "npm not found: the @flowglad/node test will be skipped"; fi
+
+sdks: $(FLOWGLAD_SDK)/node_modules/.package-lock.json ## Install the JavaScript SDKs the tests drive (npm)
+
+test: check sdks ## Set up and run every test (SQLite; PostgreSQL too when TOLLGATE_TEST_POSTGRES_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## The tests without Schemathesis and other slow ones
@@ -49,4 +56,4 @@ ops: $(STAMP) ## Operations per API and tag: total, implemented, missing
 clean: ## Remove the virtualenv and local state (var/)
 	rm -rf $(VENV) var
 
-.PHONY: help venv generate check migrate run test test-fast bench ops clean
+.PHONY: help venv generate check migrate run test test-fast bench ops clean sdks
