@@ -88,11 +88,46 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _make_encoder() -> Callable[[Any], str]:
+    """simplejson's C encoder with the C string escaper of the standard library.
+
+    The output is what `simplejson.dumps(jsonable(value), use_decimal=True, default=_json_default,
+    separators=(",", ":"), ensure_ascii=False)` writes: the value is encoded as it is, models through
+    `default` (which dumps them like `jsonable`), tuples (named ones too) as arrays. simplejson escapes
+    non-ASCII text in Python (one call per string); `json.encoder.c_encode_basestring` escapes the
+    same characters the same way (`"`, `\\`, control characters) in C. Large bodies (30,000 query
+    rows) encode several times faster.
+    """
+    import decimal
+    import json.encoder
+
+    from simplejson.encoder import c_make_encoder
+
+    options = {"use_decimal": True, "default": _json_default, "separators": (",", ":"), "ensure_ascii": False,
+               "namedtuple_as_object": False}  # fmt: skip
+    fallback = simplejson.JSONEncoder(**options)
+    escape = json.encoder.c_encode_basestring
+    if c_make_encoder is None or escape is None:
+        return fallback.encode
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return escape(value)
+        iterencode = c_make_encoder(
+            {}, _json_default, escape, None, ":", ",", False, False, False, {}, True, False, True, None, None, "utf-8",
+            False, False, decimal.Decimal, False,
+        )  # fmt: skip
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+_encode = _make_encoder()
+
+
 def encode_json(value: Any) -> bytes:
     """JSON with exact decimals written as JSON numbers (`Decimal("0.1")` -> `0.1`)."""
-    return simplejson.dumps(
-        jsonable(value), use_decimal=True, default=_json_default, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    return _encode(value).encode("utf-8")
 
 
 def _default_status(operation: Operation, has_body: bool) -> int:
