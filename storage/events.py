@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -105,6 +104,10 @@ class MeterRollupRow(Base):
     last_time: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_om_meter_rollups_meter_grain_bucket", "meter_id", "grain", "bucket"),)
+
+
+_CELL_COLUMNS = ("meter_id", "grain", "subject", "group_hash", "group_key", "bucket", "events", "value_count", "total",
+                 "minimum", "maximum", "latest_time", "latest_seq", "latest_value", "first_time", "last_time")  # fmt: skip
 
 
 # --- SQLite decimal scalars ----------------------------------------------------------------------
@@ -348,50 +351,58 @@ class UsageRepository:
             self._roll_up(meter, rows)
 
     def _roll_up(self, meter: Meter, rows: list[dict]) -> None:
-        cells: dict[tuple, dict] = {}
+        # One cell per (grain, subject, group, bucket) of the batch, merged into the table by one upsert.
+        # A cell is a list in the order of _CELL_COLUMNS (cheaper than a dict per cell at 4 cells per event).
+        cells: dict[tuple, list] = {}
         hashes: dict[str, str] = {}
+        meter_id = meter.id
+        add = DECIMAL_CONTEXT.add
         for row in rows:
-            t, value = row["time"], row["value"]
-            group_hash = hashes.get(row["group_key"])
+            t, value, seq, group = row["time"], row["value"], row["seq"], row["group_key"]
+            group_hash = hashes.get(group)
             if group_hash is None:
-                group_hash = hashes[row["group_key"]] = hashlib.sha1(row["group_key"].encode("utf-8")).hexdigest()
-            for grain in _ALL_GRAINS:
-                subject = row["subject"] if grain > 0 else ""
-                key = (grain, subject, row["group_key"], t - t % abs(grain))
+                group_hash = hashes[group] = hashlib.sha1(group.encode("utf-8")).hexdigest()
+            day, hour = t - t % 86400, t - t % 3600
+            subject = row["subject"]
+            for key in ((86400, subject, group, day), (3600, subject, group, hour), (-86400, "", group, day), (-3600, "", group, hour)):
                 cell = cells.get(key)
                 if cell is None:
-                    cell = cells[key] = {
-                        "meter_id": meter.id, "grain": grain, "subject": subject, "group_hash": group_hash,
-                        "group_key": row["group_key"],
-                        "bucket": t - t % abs(grain), "events": 0, "value_count": 0, "total": None, "minimum": None,
-                        "maximum": None, "latest_time": None, "latest_seq": None, "latest_value": None,
-                        "first_time": t, "last_time": t,
-                    }  # fmt: skip
-                cell["events"] += 1
-                cell["first_time"] = min(cell["first_time"], t)
-                cell["last_time"] = max(cell["last_time"], t)
+                    cells[key] = [meter_id, key[0], key[1], group_hash, group, key[3], 1, 0 if value is None else 1,
+                                  value, value, value, None if value is None else t, None if value is None else seq, value, t, t]  # fmt: skip
+                    continue
+                cell[6] += 1
+                if t < cell[14]:
+                    cell[14] = t
+                elif t > cell[15]:
+                    cell[15] = t
                 if value is None:
                     continue
-                cell["value_count"] += 1
-                cell["total"] = value if cell["total"] is None else DECIMAL_CONTEXT.add(cell["total"], value)
-                cell["minimum"] = value if cell["minimum"] is None else min(cell["minimum"], value)
-                cell["maximum"] = value if cell["maximum"] is None else max(cell["maximum"], value)
-                if cell["latest_time"] is None or (t, row["seq"]) > (cell["latest_time"], cell["latest_seq"]):
-                    cell["latest_time"], cell["latest_seq"], cell["latest_value"] = t, row["seq"], value
+                cell[7] += 1
+                if cell[8] is None:
+                    cell[8] = cell[9] = cell[10] = cell[13] = value
+                    cell[11], cell[12] = t, seq
+                    continue
+                cell[8] = add(cell[8], value)
+                if value < cell[9]:
+                    cell[9] = value
+                elif value > cell[10]:
+                    cell[10] = value
+                if t > cell[11] or (t == cell[11] and seq > cell[12]):
+                    cell[11], cell[12], cell[13] = t, seq, value
         d = self.dialect
         if d.sqlite:
             _sqlite_functions(self.session)
             texts: dict[Decimal, str] = {}  # equal decimals have one canonical text
             for cell in cells.values():
-                for name in ("total", "minimum", "maximum", "latest_value"):
-                    value = cell[name]
+                for i in (8, 9, 10, 13):
+                    value = cell[i]
                     if value is not None:
                         text_ = texts.get(value)
-                        cell[name] = text_ if text_ is not None else texts.setdefault(value, decimal_text(value))
+                        cell[i] = text_ if text_ is not None else texts.setdefault(value, decimal_text(value))
         r, x = "om_meter_rollups", "excluded"
         newer = (f"({x}.latest_time IS NOT NULL AND ({r}.latest_time IS NULL OR {x}.latest_time > {r}.latest_time"
                  f" OR ({x}.latest_time = {r}.latest_time AND {x}.latest_seq > {r}.latest_seq)))")  # fmt: skip
-        columns = list(next(iter(cells.values())))
+        columns = _CELL_COLUMNS
         if d.sqlite:
             values = f"VALUES ({', '.join('?' for _ in columns)})"
         else:
@@ -414,10 +425,9 @@ class UsageRepository:
         )
         cursor = _driver(self.session).cursor()
         if d.sqlite:
-            pick = operator.itemgetter(*columns)
-            cursor.executemany(sql, [pick(cell) for cell in cells.values()])
+            cursor.executemany(sql, list(cells.values()))
         else:
-            cursor.execute(sql, [[cell[c] for cell in cells.values()] for c in columns])
+            cursor.execute(sql, [list(column) for column in zip(*cells.values())])
 
     # -- reading --
     def aggregate(self, spec: UsageSpec) -> list[UsageRow]:
@@ -429,15 +439,27 @@ class UsageRepository:
         w, subject, customer, first, last = (index[n] for n in ("w", "subject", "customer_id", "first_time", "last_time"))
         groups = [(key, index[f"g{i}"]) for i, key in enumerate(spec.group_by)]
         aggregation = spec.meter.aggregation
+        # A textual query has no result processors: the DB-API rows are the values (no Row objects to build).
+        raw_rows = cursor.cursor.fetchall()
+        cursor.close()
         result = []
-        for row in cursor.all():
-            value = _value(aggregation, row, index)
+        append = result.append
+        v, n_values = index["v"], index["n_values"] if "n_values" in index else None
+        if aggregation in (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX, Aggregation.LATEST):
+            convert = _dec
+        elif aggregation in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT):
+            convert = _count
+        else:
+            convert = None
+        for row in raw_rows:
+            if convert is not None:
+                value = convert(row[v])
+            else:  # AVG
+                total, count = _dec(row[v]), int(row[n_values] or 0)
+                value = None if total is None or count == 0 else DECIMAL_CONTEXT.divide(total, Decimal(count))
             if value is None:
                 continue
-            result.append(UsageRow(
-                window=row[w], subject=row[subject], customer_id=row[customer],
-                groups={key: row[i] for key, i in groups}, value=value, first_time=row[first], last_time=row[last],
-            ))  # fmt: skip
+            append(UsageRow(row[w], row[subject], row[customer], {key: row[i] for key, i in groups}, value, row[first], row[last]))
         return result
 
     def time_range(self, meter: Meter, *, lo: int | None, hi: int | None) -> tuple[int, int] | None:
@@ -467,16 +489,8 @@ class UsageRepository:
         return sorted(self.session.execute(text(sql), params).scalars())
 
 
-def _value(aggregation: Aggregation, row: Any, index: dict[str, int]) -> Decimal | None:
-    v = row[index["v"]]
-    if aggregation in (Aggregation.COUNT, Aggregation.UNIQUE_COUNT):
-        return Decimal(int(v or 0))
-    if aggregation is Aggregation.AVG:
-        total, count = _dec(v), int(row[index["n_values"]] or 0)
-        if total is None or count == 0:
-            return None
-        return DECIMAL_CONTEXT.divide(total, Decimal(count))
-    return _dec(v)
+def _count(v: Any) -> Decimal:
+    return Decimal(int(v or 0))
 
 
 # --- the aggregation query -------------------------------------------------------------------------

@@ -44,9 +44,12 @@ class MeterReader:
         return value, value_text, group_key(groups)
 
 
+_GROUP_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def group_key(values: list[str]) -> str:
     """Canonical text of a row's group-by values: a JSON array in the order of the meter's sorted keys."""
-    return json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return _GROUP_KEY(values)
 
 
 def group_index(meter: Meter, key: str) -> int:

@@ -92,6 +92,7 @@ def validate_events(raw_events: list[Any], *, now: dt.datetime) -> list[Event]:
     events: list[Event] = []
     now_s = epoch_seconds(now)
     single = len(raw_events) == 1
+    sources: dict[str, bool] = {}  # a batch has few distinct sources: check each once
     for index, raw in enumerate(raw_events):
         where = "" if single else f"[{index}]"
         if not isinstance(raw, dict):
@@ -106,7 +107,8 @@ def validate_events(raw_events: list[Any], *, now: dt.datetime) -> list[Event]:
             elif name != "specversion" and len(value) > 256:
                 problems.add(f"{name} must be at most 256 characters", field=f"{where}.{name}" if where else name)
                 ok = False
-        if isinstance(raw.get("source"), str) and not _URI_REFERENCE.match(raw["source"]):
+        source = raw.get("source")
+        if isinstance(source, str) and not (sources.get(source) or sources.setdefault(source, bool(_URI_REFERENCE.match(source)))):
             problems.add("source must be a URI reference", field=f"{where}.source" if where else "source")
             ok = False
         dataschema = raw.get("dataschema")
@@ -194,8 +196,12 @@ def decode_cursor(cursor: str) -> tuple[int, str] | None:
     return epoch_seconds(parsed), event_id
 
 
+# One encoder, built once (json.dumps with options builds a new one per call).
+_DATA_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def data_text(data: dict[str, Any] | None) -> str | None:
-    return None if data is None else json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return None if data is None else _DATA_TEXT(data)
 
 
 # --- read-time enrichment (openmeter-core.md 2.2) --------------------------------------------------

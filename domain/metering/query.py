@@ -43,8 +43,10 @@ class MeterQuery:
     advanced_filters: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ResultRow:
+    """One row of a query's answer (slots, not frozen: large answers build tens of thousands)."""
+
     value: Decimal
     window_start: dt.datetime
     window_end: dt.datetime

@@ -40,8 +40,10 @@ class UsageSpec:
     """(meter group-by key, FilterString dict): rows whose value for the key passes the filter."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UsageRow:
+    """One aggregated row (tens of thousands per large query: slots, not frozen, so it is cheap to build)."""
+
     window: int | None
     """The window's start (fixed windows) or index (ranges); None without windows."""
     subject: str | None
