@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
 
 from domain.errors import ConflictError
 from domain.gitlab.entities import GroupLink, Member, Namespace, Project, SshKey, User
@@ -154,6 +169,73 @@ def _member(row: MemberRow, user: GitlabUserRow) -> Member:
     )  # fmt: skip
 
 
+# Plain columns for the hot read paths (`/internal/allowed`): one joined row instead of ORM objects
+# and a second round trip. Mapped attributes (not bare table columns) keep the session's autoflush.
+_USER_COLUMNS = (GitlabUserRow.id, GitlabUserRow.username, GitlabUserRow.name, GitlabUserRow.email, GitlabUserRow.state,
+                 GitlabUserRow.admin, GitlabUserRow.bot, GitlabUserRow.created_at, GitlabUserRow.updated_at)  # fmt: skip
+_KEY_COLUMNS = (SshKeyRow.id, SshKeyRow.user_id, SshKeyRow.title, SshKeyRow.key, SshKeyRow.key_type, SshKeyRow.fingerprint_md5,
+                SshKeyRow.fingerprint_sha256, SshKeyRow.usage_type, SshKeyRow.expires_at, SshKeyRow.created_at)  # fmt: skip
+_NAMESPACE_COLUMNS = (NamespaceRow.id, NamespaceRow.name, NamespaceRow.path, NamespaceRow.kind, NamespaceRow.parent_id,
+                      NamespaceRow.owner_id, NamespaceRow.full_path, NamespaceRow.visibility, NamespaceRow.description,
+                      NamespaceRow.created_at, NamespaceRow.updated_at)  # fmt: skip
+_PROJECT_COLUMNS = (ProjectRow.id, ProjectRow.creator_id, ProjectRow.name, ProjectRow.path, ProjectRow.visibility,
+                    ProjectRow.description, ProjectRow.default_branch, ProjectRow.archived, ProjectRow.created_at,
+                    ProjectRow.updated_at)  # fmt: skip
+_PROJECT_WITH_NAMESPACE = select(*_PROJECT_COLUMNS, *_NAMESPACE_COLUMNS).join(NamespaceRow, NamespaceRow.id == ProjectRow.namespace_id)
+
+
+def _project_from_columns(row) -> Project:
+    p, n = len(_PROJECT_COLUMNS), len(_NAMESPACE_COLUMNS)
+    namespace = Namespace(*row[p:p + n])
+    return Project(row[0], namespace, *row[1:p])
+
+
+def _access_level_query(*, project: bool, namespace: bool):
+    """The effective access level of `:user_id` (see `domain.gitlab.members`) in one statement: the active
+    direct membership of project `:project_id`; active memberships of group `:namespace_id` and its
+    ancestors (recursive CTE); and, through every active link sharing one of those groups with another
+    group, the active memberships of that group and its ancestors, capped at the link's `group_access`.
+    UNION (not UNION ALL) in the CTEs also ends the walk should the parent chain ever loop."""
+    user_id, today = bindparam("user_id", type_=Integer), bindparam("today", type_=Date)
+
+    def active(column):
+        return or_(column.is_(None), column > today)
+
+    member = MemberRow
+    parts = []
+    if project:
+        parts.append(select(member.access_level.label("level")).where(
+            member.source_type == "Project", member.source_id == bindparam("project_id", type_=Integer),
+            member.user_id == user_id, active(member.expires_at)))  # fmt: skip
+    if namespace:
+        chain = select(NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id")).where(
+            NamespaceRow.id == bindparam("namespace_id", type_=Integer)).cte("access_chain", recursive=True)  # fmt: skip
+        parent = aliased(NamespaceRow)
+        chain = chain.union(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
+        invited = (
+            select(GroupLinkRow.group_access.label("cap"), NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id"))
+            .join(NamespaceRow, NamespaceRow.id == GroupLinkRow.shared_with_group_id)
+            .where(GroupLinkRow.shared_group_id.in_(select(chain.c.id)), active(GroupLinkRow.expires_at))
+            .cte("access_invited", recursive=True)
+        )  # fmt: skip
+        above = aliased(NamespaceRow)
+        invited = invited.union(select(invited.c.cap, above.id, above.parent_id).join(invited, above.id == invited.c.parent_id))
+        parts.append(select(member.access_level.label("level")).where(
+            member.source_type == "Namespace", member.source_id.in_(select(chain.c.id)), member.user_id == user_id,
+            active(member.expires_at)))  # fmt: skip
+        capped = case((member.access_level < invited.c.cap, member.access_level), else_=invited.c.cap)
+        parts.append(select(capped.label("level")).join(invited, invited.c.id == member.source_id).where(
+            member.source_type == "Namespace", member.user_id == user_id, active(member.expires_at)))  # fmt: skip
+    levels = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("levels")
+    return select(func.max(levels.c.level))
+
+
+_ACCESS_LEVEL_QUERIES = {
+    (project, namespace): _access_level_query(project=project, namespace=namespace)
+    for project in (True, False) for namespace in (True, False) if project or namespace
+}  # fmt: skip
+
+
 def _link(row: GroupLinkRow) -> GroupLink:
     return GroupLink(
         shared_group_id=row.shared_group_id, shared_with_group_id=row.shared_with_group_id,
@@ -171,6 +253,17 @@ class GitlabEntityRepository:
     def user(self, user_id: int) -> User | None:
         row = self.session.get(GitlabUserRow, user_id)
         return user_from_row(row) if row else None
+
+    def key_and_owner(self, key_id: int) -> tuple[SshKey | None, User | None]:
+        """An SSH key and the user it belongs to, in one query."""
+        row = self.session.execute(
+            select(*_KEY_COLUMNS, *_USER_COLUMNS).outerjoin(GitlabUserRow, GitlabUserRow.id == SshKeyRow.user_id)
+            .where(SshKeyRow.id == key_id)
+        ).first()  # fmt: skip
+        if row is None:
+            return None, None
+        k = len(_KEY_COLUMNS)
+        return SshKey(*row[:k]), (User(*row[k:]) if row[k] is not None else None)
 
     def user_by_username(self, username: str) -> User | None:
         row = self.session.scalars(select(GitlabUserRow).where(func.lower(GitlabUserRow.username) == username.lower())).first()
@@ -417,16 +510,12 @@ class GitlabEntityRepository:
         self.session.flush()
 
     def project(self, project_id: int) -> Project | None:
-        row = self.session.get(ProjectRow, project_id)
-        if row is None:
-            return None
-        return _project(row, self.namespace(row.namespace_id))
+        row = self.session.execute(_PROJECT_WITH_NAMESPACE.where(ProjectRow.id == project_id)).first()
+        return _project_from_columns(row) if row is not None else None
 
     def project_by_full_path(self, full_path: str) -> Project | None:
-        row = self.session.scalars(select(ProjectRow).where(ProjectRow.full_path_lower == full_path.lower())).first()
-        if row is None:
-            return None
-        return _project(row, self.namespace(row.namespace_id))
+        row = self.session.execute(_PROJECT_WITH_NAMESPACE.where(ProjectRow.full_path_lower == full_path.lower())).first()
+        return _project_from_columns(row) if row is not None else None
 
     def projects_in(self, namespace_ids: list[int]) -> list[Project]:
         if not namespace_ids:
@@ -441,6 +530,20 @@ class GitlabEntityRepository:
         return self.session.scalar(select(func.count()).select_from(ProjectRow).where(ProjectRow.namespace_id.in_(namespace_ids))) or 0
 
     # --- members -------------------------------------------------------------------------------
+    def access_level(self, user_id: int, *, project_id: int | None, namespace_id: int | None, today: dt.date) -> int:
+        """The highest active level of the user's direct membership of project `project_id` and memberships
+        through group `namespace_id` (its ancestors and the groups it or they are shared with), in one query.
+        `namespace_id` is a group; personal namespaces are the caller's business."""
+        if project_id is None and namespace_id is None:
+            return 0
+        query = _ACCESS_LEVEL_QUERIES[(project_id is not None, namespace_id is not None)]
+        params = {"user_id": user_id, "today": today}
+        if project_id is not None:
+            params["project_id"] = project_id
+        if namespace_id is not None:
+            params["namespace_id"] = namespace_id
+        return self.session.execute(query, params).scalar() or 0
+
     def member(self, source_type: str, source_id: int, user_id: int) -> Member | None:
         found = self.session.execute(
             select(MemberRow, GitlabUserRow).join(GitlabUserRow, GitlabUserRow.id == MemberRow.user_id)

@@ -170,6 +170,10 @@ class EntityReader:
     def ssh_key(self, key_id: int) -> SshKey | None:
         return self.repository.key(key_id)
 
+    def ssh_key_with_owner(self, key_id: int) -> tuple[SshKey | None, User | None]:
+        """A user SSH key and its owner (one read)."""
+        return self.repository.key_and_owner(key_id)
+
     def ssh_key_by_fingerprint(self, fingerprint: str) -> SshKey | None:
         """By MD5 (`aa:bb:..`) or SHA256 (`SHA256:...`) fingerprint."""
         return self.repository.key_by_fingerprint(fingerprint)

@@ -162,7 +162,14 @@ class InternalService:
                       identifier: str | None = None) -> ResolvedActor:  # fmt: skip
         """The first present of `key_id`, `user_id`, `username`, `identifier` decides (section 3)."""
         if key_id is not None:
-            key, deploy_key = self.key(parse_id(key_id))
+            from storage.gitlab_internal import DEPLOY_KEY_ID_BASE
+
+            number = parse_id(key_id)
+            if number is not None and 0 <= number <= DEPLOY_KEY_ID_BASE:
+                # A user key and its owner in one read (the hot path of `/allowed`).
+                key, user = self.entities.ssh_key_with_owner(number)
+                return ResolvedActor(user=user, key=key, key_requested=True)
+            key, deploy_key = self.key(number)
             owner_id = key.user_id if key is not None else (deploy_key.user_id if deploy_key is not None else None)
             user = self.entities.user(owner_id) if owner_id is not None else None
             return ResolvedActor(user=user, key=key, deploy_key=deploy_key, key_requested=True)

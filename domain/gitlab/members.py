@@ -28,39 +28,22 @@ GROUP_SOURCE = "Namespace"
 PROJECT_SOURCE = "Project"
 
 
-def _direct_level(repository: GitlabEntityRepository, source_type: str, source_ids: list[int], user_id: int,
-                  today: dt.date) -> int:  # fmt: skip
-    best = NO_ACCESS
-    for source_id in source_ids:
-        member = repository.member(source_type, source_id, user_id)
-        if member is not None and member.active(today):
-            best = max(best, member.access_level)
-    return best
+def group_access_level(repository: GitlabEntityRepository, user_id: int, group: Namespace, *, today: dt.date) -> int:
+    """Direct or inherited membership of `group`, or membership of a group it is shared with (capped).
 
-
-def group_access_level(repository: GitlabEntityRepository, user_id: int, group: Namespace, *, today: dt.date,
-                       _seen: frozenset[int] = frozenset()) -> int:  # fmt: skip
-    """Direct or inherited membership of `group`, or membership of a group it is shared with (capped)."""
+    Sharing is not transitive in GitLab: only the invited group's own (and inherited) members count.
+    The storage answers it in one query (a recursive walk up the ancestry and up each invited group's)."""
     if group.kind == "user":
         return OWNER if group.owner_id == user_id else NO_ACCESS
-    chain = repository.ancestors(group)
-    chain_ids = [namespace.id for namespace in chain]
-    best = _direct_level(repository, GROUP_SOURCE, chain_ids, user_id, today)
-    for link in repository.links_of_shared_groups(chain_ids):
-        if not link.active(today) or link.shared_with_group_id in _seen:
-            continue
-        invited = repository.namespace(link.shared_with_group_id)
-        if invited is None:
-            continue
-        # Sharing is not transitive in GitLab: only the invited group's own (and inherited) members count.
-        level = _direct_level(repository, GROUP_SOURCE, [n.id for n in repository.ancestors(invited)], user_id, today)
-        best = max(best, min(level, link.group_access))
-    return best
+    return repository.access_level(user_id, project_id=None, namespace_id=group.id, today=today)
 
 
 def project_access_level(repository: GitlabEntityRepository, user_id: int, project: Project, *, today: dt.date) -> int:
-    best = _direct_level(repository, PROJECT_SOURCE, [project.id], user_id, today)
-    return max(best, group_access_level(repository, user_id, project.namespace, today=today))
+    namespace = project.namespace
+    if namespace.kind == "user":
+        owner = OWNER if namespace.owner_id == user_id else NO_ACCESS
+        return max(owner, repository.access_level(user_id, project_id=project.id, namespace_id=None, today=today))
+    return repository.access_level(user_id, project_id=project.id, namespace_id=namespace.id, today=today)
 
 
 def validate_access_level(level: int, *, source_type: str, field: str = "access_level") -> None:
