@@ -7,7 +7,7 @@ is re-derived from the stored events (a new meter, a changed groupBy).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,8 @@ class MeterReader:
     value_steps: tuple | None
     group_steps: tuple[tuple[str, tuple], ...]
     event_from: int | None
+    group_keys: dict[tuple[str, ...], str] = field(default_factory=dict, compare=False)
+    """Group key text by group values: a batch repeats few distinct combinations."""
 
     @classmethod
     def of(cls, meter: Meter) -> MeterReader:
@@ -40,8 +42,15 @@ class MeterReader:
             value_text = extract_text(data, self.value_steps) if data is not None else ""
             if self.meter.aggregation is not Aggregation.UNIQUE_COUNT:
                 value = numeric(value_text)
-        groups = [(extract_text(data, steps) if data is not None else "") or "" for _, steps in self.group_steps]
-        return value, value_text, group_key(groups)
+        if not self.group_steps:
+            return value, value_text, "[]"
+        groups = tuple((extract_text(data, steps) if data is not None else "") or "" for _, steps in self.group_steps)
+        key = self.group_keys.get(groups)
+        if key is None:
+            if len(self.group_keys) >= 4096:
+                self.group_keys.clear()
+            key = self.group_keys[groups] = group_key(list(groups))
+        return value, value_text, key
 
 
 _GROUP_KEY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -69,3 +69,29 @@ def test_local_days_and_months_follow_daylight_saving():
     assert [b - a for a, b in zip(starts, starts[1:])] == [86400, 82800, 86400]
     months = _local_starts(first, last, "MONTH", berlin)
     assert [dt.datetime.fromtimestamp(s, berlin).date().isoformat() for s in months] == ["2024-03-01", "2024-04-01", "2024-05-01"]
+
+
+@pytest.mark.parametrize("raw", [
+    "2024-05-01T10:00:00Z", "2024-02-29T23:59:59z", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+    "2023-02-29T10:00:00Z", "0000-01-01T00:00:00Z", "2024-05-01T24:00:00Z", "2024-05-01T10:60:00Z", "2024-05-01T10:00:60Z",
+    "2024-13-01T10:00:00Z", "2024-05-01T1\uff10:00:00Z", "2024-05-01 10:00:00Z", "2024-05-01T10:00:00Z\n",
+    "2024-05-01T10:00:00.999Z", "2024-05-01T10:00:00-02:30",
+])  # fmt: skip
+def test_batch_times_read_like_single_times(raw):
+    """The whole-second UTC shortcut of batch validation gives what a lone event's time gives."""
+    many = validate_events([{"id": str(i), "source": "s", "specversion": "1.0", "type": "t", "subject": "u", "time": raw} for i in range(2)],
+                           now=NOW) if _valid(raw) else None  # fmt: skip
+    if many is None:
+        with pytest.raises(ValidationError, match="RFC 3339"):
+            validate_events([{"id": "1", "source": "s", "specversion": "1.0", "type": "t", "subject": "u", "time": raw}] * 2, now=NOW)
+    else:
+        parsed = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+        assert [e.time for e in many] == [epoch_seconds(parsed)] * 2
+
+
+def _valid(raw: str) -> bool:
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return raw[10] in "Tt" and value.tzinfo is not None and raw.isascii() and not raw.endswith("\n")
