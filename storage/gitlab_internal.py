@@ -349,6 +349,18 @@ class GitlabInternalRepository:
         )  # fmt: skip
         return [ProtectedBranchRecord(row[0], row[1], row[2], tuple(row[3]), tuple(row[4]), row[5]) for row in rows]
 
+    def protected_branches_for(self, project_id: int, branches: list[str]) -> list[ProtectedBranchRecord]:
+        """The rules that may match one of `branches`: those named exactly so, and every wildcard rule
+        (GitLab's `*` matching is the caller's); a push check never needs the others."""
+        table = ProtectedBranchRow.__table__
+        rows = self.session.execute(
+            select(table.c.id, table.c.project_id, table.c.name, table.c.push_access_levels, table.c.merge_access_levels,
+                   table.c.allow_force_push)
+            .where(table.c.project_id == project_id, or_(table.c.name.in_(sorted(set(branches))), table.c.name.contains("*", autoescape=True)))
+            .order_by(table.c.id)
+        )  # fmt: skip
+        return [ProtectedBranchRecord(row[0], row[1], row[2], tuple(row[3]), tuple(row[4]), row[5]) for row in rows]
+
     def protected_branch(self, project_id: int, name: str) -> ProtectedBranchRecord | None:
         row = self.session.scalars(select(ProtectedBranchRow).where(
             ProtectedBranchRow.project_id == project_id, ProtectedBranchRow.name == name)).first()  # fmt: skip

@@ -249,10 +249,17 @@ class InternalService:
             return repository
         return Repository(access.RepoType.PROJECT, project, requested_path=path)
 
-    def access_project(self, project: Project) -> access.Project:
+    def access_project(self, project: Project, *, branches: list[str] | None = None) -> access.Project:
+        """The project as the access rules see it. `branches`: the branches a push changes, whose protection
+        rules are read (exact names and wildcards); None reads every rule, [] none (a pull or an `_any`
+        push is decided at project level and never consults them)."""
+        if branches is None:
+            records = self.repository.protected_branches(project.id)
+        else:
+            records = self.repository.protected_branches_for(project.id, branches) if branches else []
         rules = tuple(
             access.ProtectedBranch(rule.name, rule.push_access_levels, rule.merge_access_levels, rule.allow_force_push)
-            for rule in self.repository.protected_branches(project.id)
+            for rule in records
         )
         return access.Project(
             id=project.id, full_path=project.full_path, visibility=access.Visibility(project.visibility),
@@ -279,8 +286,11 @@ class InternalService:
             access_actor = access.Actor(user=_access_user(actor.user))
             if project is not None:
                 level = self.entities.project_access_level(actor.user.id, project, today=now.date())
+        # Only a push's branch changes are checked against protection rules (`access._check_branch`).
+        pushed = [change.ref[len("refs/heads/"):] for change in parsed_changes or () if change.ref.startswith("refs/heads/")]
+        branches = pushed if action == access.GitAction.RECEIVE_PACK.value and repository.repo_type is access.RepoType.PROJECT else []
         request = access.AccessRequest(
-            actor=access_actor, project=self.access_project(project) if project is not None else None, action=action,
+            actor=access_actor, project=self.access_project(project, branches=branches) if project is not None else None, action=action,
             changes=parsed_changes, access_level=level, protocol=protocol, repo_type=repository.repo_type,
             external_url=self.external_url,
             namespace_missing=project is None and repository.requested_path is not None and "/" not in repository.requested_path,

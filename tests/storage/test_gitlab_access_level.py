@@ -154,14 +154,35 @@ def test_allowed_reads_in_four_queries_whatever_the_hierarchy(session, backend):
 
     service = InternalService(session)
     zero, a = "0" * 40, "a" * 40
-    event.listen(backend.database.engine, "before_cursor_execute", record)
-    try:
-        actor = service.resolve_actor(key_id=str(key.id))
-        repository = service.resolve_repository(gl_repository=None, project="top/l0/l1/l2/l3/app.git")
-        result = service.allowed(actor=actor, repository=repository, action="git-receive-pack", protocol="ssh", now=NOW,
-                                 changes=f"{zero} {a} refs/heads/topic\n{a} {a} refs/heads/release-3/x\n")  # fmt: skip
-    finally:
-        event.remove(backend.database.engine, "before_cursor_execute", record)
+
+    def check(action: str, changes: str):
+        statements.clear()
+        event.listen(backend.database.engine, "before_cursor_execute", record)
+        try:
+            actor = service.resolve_actor(key_id=str(key.id))
+            repository = service.resolve_repository(gl_repository=None, project="top/l0/l1/l2/l3/app.git")
+            return service.allowed(actor=actor, repository=repository, action=action, protocol="ssh", now=NOW, changes=changes)
+        finally:
+            event.remove(backend.database.engine, "before_cursor_execute", record)
+
     # Developer through the share (capped at Maintainer, holds Developer): may push a topic, not a protected branch.
+    result = check("git-receive-pack", f"{zero} {a} refs/heads/topic\n{a} {a} refs/heads/release-3/x\n")
     assert result.message == "You are not allowed to push code to protected branches on this project."
     assert len(statements) == 4, statements
+    # A pull is decided at project level: protection rules are not read.
+    assert check("git-upload-pack", "_any")["status"] is True
+    assert len(statements) == 3, statements
+
+
+def test_push_reads_the_rules_that_can_match_its_branches(session):
+    """Exact-name rules of the pushed branches and every wildcard rule, compared case-sensitively."""
+    namespace = NamespaceService(session).create_group(name="G", path="g", parent_id=None, visibility="private",
+                                                       description="", creator_id=None, now=NOW)  # fmt: skip
+    project = ProjectService(session).create(namespace=namespace, name="App", path="app", visibility="private", description="",
+                                             default_branch="main", creator_id=None, now=NOW)  # fmt: skip
+    rules = GitlabInternalRepository(session)
+    for name in ("main", "Main", "ma_n", "ma%n", "release-*", "*-stable", "hot*fix", "other"):
+        rules.add_protected_branch(project_id=project.id, name=name, push=[40], merge=[40], allow_force_push=False, now=NOW)
+    found = [rule.name for rule in rules.protected_branches_for(project.id, ["main", "main", "feature"])]
+    assert found == ["main", "release-*", "*-stable", "hot*fix"]
+    assert [rule.name for rule in rules.protected_branches_for(project.id, ["ma%n"])] == ["ma%n", "release-*", "*-stable", "hot*fix"]
