@@ -190,9 +190,10 @@ def _project_from_columns(row) -> Project:
     return Project(row[0], namespace, *row[1:p])
 
 
-def _access_level_query(*, project: bool, namespace: bool):
-    """The effective access level of `:user_id` (see `domain.gitlab.members`) in one statement: the active
-    direct membership of project `:project_id`; active memberships of group `:namespace_id` and its
+def _access_level_select(*, project_ref=None, anchor=None):
+    """The effective access level of `:user_id` on `:today` (see `domain.gitlab.members`) in one statement:
+    the active direct membership of the project `project_ref` (an expression: a parameter, or the column
+    of an enclosing query); active memberships of the group `anchor` selects (`id`, `parent_id`) and its
     ancestors (recursive CTE); and, through every active link sharing one of those groups with another
     group, the active memberships of that group and its ancestors, capped at the link's `group_access`.
     UNION (not UNION ALL) in the CTEs also ends the walk should the parent chain ever loop."""
@@ -201,20 +202,20 @@ def _access_level_query(*, project: bool, namespace: bool):
     def active(column):
         return or_(column.is_(None), column > today)
 
-    member = MemberRow
+    member = aliased(MemberRow)
     parts = []
-    if project:
+    if project_ref is not None:
         parts.append(select(member.access_level.label("level")).where(
-            member.source_type == "Project", member.source_id == bindparam("project_id", type_=Integer),
-            member.user_id == user_id, active(member.expires_at)))  # fmt: skip
-    if namespace:
-        chain = select(NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id")).where(
-            NamespaceRow.id == bindparam("namespace_id", type_=Integer)).cte("access_chain", recursive=True)  # fmt: skip
+            member.source_type == "Project", member.source_id == project_ref, member.user_id == user_id,
+            active(member.expires_at)))  # fmt: skip
+    if anchor is not None:
+        chain = anchor.cte("access_chain", recursive=True)
         parent = aliased(NamespaceRow)
         chain = chain.union(select(parent.id, parent.parent_id).join(chain, parent.id == chain.c.parent_id))
+        invited_group = aliased(NamespaceRow)
         invited = (
-            select(GroupLinkRow.group_access.label("cap"), NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id"))
-            .join(NamespaceRow, NamespaceRow.id == GroupLinkRow.shared_with_group_id)
+            select(GroupLinkRow.group_access.label("cap"), invited_group.id.label("id"), invited_group.parent_id.label("parent_id"))
+            .join(invited_group, invited_group.id == GroupLinkRow.shared_with_group_id)
             .where(GroupLinkRow.shared_group_id.in_(select(chain.c.id)), active(GroupLinkRow.expires_at))
             .cte("access_invited", recursive=True)
         )  # fmt: skip
@@ -228,6 +229,35 @@ def _access_level_query(*, project: bool, namespace: bool):
             member.source_type == "Namespace", member.user_id == user_id, active(member.expires_at)))  # fmt: skip
     levels = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("levels")
     return select(func.max(levels.c.level))
+
+
+def _access_level_query(*, project: bool, namespace: bool):
+    anchor = None
+    if namespace:
+        anchor = select(NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id")).where(
+            NamespaceRow.id == bindparam("namespace_id", type_=Integer))  # fmt: skip
+    return _access_level_select(project_ref=bindparam("project_id", type_=Integer) if project else None, anchor=anchor)
+
+
+def _project_access_query(*, by_path: bool):
+    """A project, its namespace and the effective access level of `:user_id` there, in one statement.
+    The group walk starts at the project's namespace when that is a group (a personal namespace's owner
+    is the caller's business, as in `domain.gitlab.members.project_access_level`)."""
+    lookup = aliased(ProjectRow)
+    key = ProjectRow.full_path_lower == bindparam("full_path", type_=String) if by_path else ProjectRow.id == bindparam("lookup_id", type_=Integer)
+    lookup_key = lookup.full_path_lower == bindparam("full_path", type_=String) if by_path else lookup.id == bindparam("lookup_id", type_=Integer)
+    anchor = (
+        select(NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id"))
+        .join(lookup, lookup.namespace_id == NamespaceRow.id)
+        .where(lookup_key, NamespaceRow.kind == "group")
+    )  # fmt: skip
+    # The project by its key again, not the outer row: correlation does not reach into the derived table.
+    project_ref = select(lookup.id).where(lookup_key).correlate(None).scalar_subquery()
+    level = _access_level_select(project_ref=project_ref, anchor=anchor).scalar_subquery()
+    return _PROJECT_WITH_NAMESPACE.add_columns(level).where(key)
+
+
+_PROJECT_ACCESS_QUERIES = {by_path: _project_access_query(by_path=by_path) for by_path in (True, False)}
 
 
 _ACCESS_LEVEL_QUERIES = {
@@ -512,6 +542,16 @@ class GitlabEntityRepository:
     def project(self, project_id: int) -> Project | None:
         row = self.session.execute(_PROJECT_WITH_NAMESPACE.where(ProjectRow.id == project_id)).first()
         return _project_from_columns(row) if row is not None else None
+
+    def project_with_access_level(self, ref: int | str, user_id: int, *, today: dt.date) -> tuple[Project | None, int]:
+        """The project (by id or full path) and the level of the user's memberships in it, project and
+        groups (shares included), in one query; a personal namespace's ownership is not included."""
+        by_path = isinstance(ref, str)
+        params = {"user_id": user_id, "today": today, **({"full_path": ref.lower()} if by_path else {"lookup_id": ref})}
+        row = self.session.execute(_PROJECT_ACCESS_QUERIES[by_path], params).first()
+        if row is None:
+            return None, 0
+        return _project_from_columns(row), row[-1] or 0
 
     def project_by_full_path(self, full_path: str) -> Project | None:
         row = self.session.execute(_PROJECT_WITH_NAMESPACE.where(ProjectRow.full_path_lower == full_path.lower())).first()

@@ -186,6 +186,14 @@ class EntityReader:
         ref = parse_id_or_path(id_or_path)
         return self.repository.project(ref) if isinstance(ref, int) else self.repository.project_by_full_path(ref)
 
+    def project_with_access_level(self, id_or_path: str | int, user_id: int, *, today: dt.date) -> tuple[Project | None, int]:
+        """`project(id_or_path)` and `project_access_level(user_id, it)` in one read."""
+        ref = parse_id_or_path(id_or_path)
+        project, level = self.repository.project_with_access_level(ref, user_id, today=today)
+        if project is not None and project.namespace.kind == "user" and project.namespace.owner_id == user_id:
+            level = max(level, OWNER)
+        return project, level
+
     def project_access_level(self, user_id: int, project: Project, *, today: dt.date) -> int:
         from domain.gitlab.members import project_access_level
 

@@ -122,6 +122,8 @@ class Repository:
     redirected_from: str | None = None
     requested_path: str | None = None
     """The `project` path as given (without `/` and `.git`), when the repository was named by path."""
+    access_level: tuple[int, dt.date, int] | None = None
+    """(user id, day, level): the user's effective access level on `project`, read with it when asked for."""
 
     @property
     def gl_repository(self) -> str:
@@ -186,34 +188,47 @@ class InternalService:
                 return self.resolve_actor(key_id=match.group(2))
         return ResolvedActor()
 
-    def project_by_path(self, path: str) -> tuple[Project | None, str | None]:
-        project = self.entities.project(path) if path and not path.isdigit() else None
+    def _project(self, ref: int | str, level_for: tuple[int, dt.date] | None) -> tuple[Project | None, tuple[int, dt.date, int] | None]:
+        """The project, with the access level of `level_for` (user id, day) read in the same query when given."""
+        if level_for is None:
+            return self.entities.project(ref), None
+        user_id, today = level_for
+        project, level = self.entities.project_with_access_level(ref, user_id, today=today)
+        return project, (user_id, today, level) if project is not None else None
+
+    def project_by_path(self, path: str, *, level_for: tuple[int, dt.date] | None = None
+                        ) -> tuple[Project | None, str | None, tuple[int, dt.date, int] | None]:  # fmt: skip
+        project, level = self._project(path, level_for) if path and not path.isdigit() else (None, None)
         if project is not None:
-            return project, None
+            return project, None, level
         redirect = self.repository.redirect(path) if path else None
         if redirect is not None:
-            return self.entities.project(redirect), path
-        return None, None
+            project, level = self._project(redirect, level_for)
+            return project, path, level
+        return None, None, None
 
-    def resolve_repository(self, *, gl_repository: str | None, project: str | None) -> Repository:
+    def resolve_repository(self, *, gl_repository: str | None, project: str | None,
+                           level_for: tuple[int, dt.date] | None = None) -> Repository:  # fmt: skip
+        """The repository a request names. `level_for` (user id, day): also read that user's effective access
+        level on the project, in the same query (`allowed` then needs no read of its own for it)."""
         if gl_repository is not None:
             match = _GL_REPOSITORY.match(gl_repository)
             if not match:
                 raise parameter_error("gl_repository")
             kind, number = match.group(1), parse_id(match.group(2))
-            found = self.entities.project(number) if number and number > 0 and kind in ("project", "wiki") else None
+            found, level = self._project(number, level_for) if number and number > 0 and kind in ("project", "wiki") else (None, None)
             repo_type = {"project": access.RepoType.PROJECT, "wiki": access.RepoType.WIKI}.get(kind, access.RepoType.SNIPPET)
-            return Repository(repo_type, found)
+            return Repository(repo_type, found, access_level=level)
         path = (project or "").strip()
         path = path[1:] if path.startswith("/") else path
         path = path[:-4] if path.endswith(".git") else path
-        found, redirected = self.project_by_path(path)
+        found, redirected, level = self.project_by_path(path, level_for=level_for)
         if found is not None:
-            return Repository(access.RepoType.PROJECT, found, redirected, requested_path=path)
+            return Repository(access.RepoType.PROJECT, found, redirected, requested_path=path, access_level=level)
         if path.endswith(".wiki"):
-            found, redirected = self.project_by_path(path[: -len(".wiki")])
+            found, redirected, level = self.project_by_path(path[: -len(".wiki")], level_for=level_for)
             if found is not None:
-                return Repository(access.RepoType.WIKI, found, redirected)
+                return Repository(access.RepoType.WIKI, found, redirected, access_level=level)
         parts = path.split("/")
         if len(parts) >= 2 and parts[-2] == "snippets" and parts[-1].isdigit():
             return Repository(access.RepoType.SNIPPET, None)
@@ -285,7 +300,11 @@ class InternalService:
         elif actor.user is not None:
             access_actor = access.Actor(user=_access_user(actor.user))
             if project is not None:
-                level = self.entities.project_access_level(actor.user.id, project, today=now.date())
+                known = repository.access_level
+                if known is not None and known[:2] == (actor.user.id, now.date()):
+                    level = known[2]
+                else:
+                    level = self.entities.project_access_level(actor.user.id, project, today=now.date())
         # Only a push's branch changes are checked against protection rules (`access._check_branch`).
         pushed = [change.ref[len("refs/heads/"):] for change in parsed_changes or () if change.ref.startswith("refs/heads/")]
         branches = pushed if action == access.GitAction.RECEIVE_PACK.value and repository.repo_type is access.RepoType.PROJECT else []

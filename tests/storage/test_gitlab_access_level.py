@@ -1,6 +1,6 @@
 """The effective access level read in one query, on SQLite and PostgreSQL: for random group trees, shares,
 memberships and expiry dates it agrees with GitLab's rule written out step by step; `/internal/allowed`
-resolves actor, project, access level and protected branches in a fixed, small number of queries."""
+resolves the actor, then project and access level, then (for a push) protection rules: one query each."""
 
 from __future__ import annotations
 
@@ -115,14 +115,17 @@ def test_access_level_matches_gitlabs_rule_for_random_hierarchies(session, seed)
             for project in projects:
                 expected = world.project_level(user.id, project.id, project.namespace.id, today)
                 assert reader.project_access_level(user.id, reader.project(project.id), today=today) == expected
+                # ...and read together with the project, by id and by full path
+                assert reader.project_with_access_level(project.id, user.id, today=today) == (project, expected)
+                assert reader.project_with_access_level(project.full_path.upper(), user.id, today=today) == (project, expected)
             for namespace_id in [*group_ids, *world.owner]:
                 expected = world.group_level(user.id, namespace_id, today)
                 assert reader.group_access_level(user.id, reader.namespace(namespace_id), today=today) == expected
     assert through_shares > 0  # the random world does exercise sharing
 
 
-def test_allowed_reads_in_four_queries_whatever_the_hierarchy(session, backend):
-    """Key and owner, project and namespace, access level, protected branches: one query each."""
+def test_allowed_reads_in_two_or_three_queries_whatever_the_hierarchy(session, backend):
+    """Key and owner; project, namespace and access level; a push's protection rules: one query each."""
     users, groups, members = UserService(session), NamespaceService(session), MemberService(session)
     dev = users.create(username="dev", name="Dev", email="dev@example.com", admin=False, bot=False, now=NOW)
     key = users.add_key(dev.id, title="k", key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f",
@@ -160,7 +163,8 @@ def test_allowed_reads_in_four_queries_whatever_the_hierarchy(session, backend):
         event.listen(backend.database.engine, "before_cursor_execute", record)
         try:
             actor = service.resolve_actor(key_id=str(key.id))
-            repository = service.resolve_repository(gl_repository=None, project="top/l0/l1/l2/l3/app.git")
+            repository = service.resolve_repository(gl_repository=None, project="top/l0/l1/l2/l3/app.git",
+                                                    level_for=(actor.user.id, NOW.date()))  # fmt: skip
             return service.allowed(actor=actor, repository=repository, action=action, protocol="ssh", now=NOW, changes=changes)
         finally:
             event.remove(backend.database.engine, "before_cursor_execute", record)
@@ -168,10 +172,10 @@ def test_allowed_reads_in_four_queries_whatever_the_hierarchy(session, backend):
     # Developer through the share (capped at Maintainer, holds Developer): may push a topic, not a protected branch.
     result = check("git-receive-pack", f"{zero} {a} refs/heads/topic\n{a} {a} refs/heads/release-3/x\n")
     assert result.message == "You are not allowed to push code to protected branches on this project."
-    assert len(statements) == 4, statements
+    assert len(statements) == 3, statements
     # A pull is decided at project level: protection rules are not read.
     assert check("git-upload-pack", "_any")["status"] is True
-    assert len(statements) == 3, statements
+    assert len(statements) == 2, statements
 
 
 def test_push_reads_the_rules_that_can_match_its_branches(session):
