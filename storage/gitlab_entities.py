@@ -244,8 +244,9 @@ def _project_access_query(*, by_path: bool):
     The group walk starts at the project's namespace when that is a group (a personal namespace's owner
     is the caller's business, as in `domain.gitlab.members.project_access_level`)."""
     lookup = aliased(ProjectRow)
-    key = ProjectRow.full_path_lower == bindparam("full_path", type_=String) if by_path else ProjectRow.id == bindparam("lookup_id", type_=Integer)
-    lookup_key = lookup.full_path_lower == bindparam("full_path", type_=String) if by_path else lookup.id == bindparam("lookup_id", type_=Integer)
+    path, number = bindparam("full_path", type_=String), bindparam("lookup_id", type_=Integer)
+    key = ProjectRow.full_path_lower == path if by_path else ProjectRow.id == number
+    lookup_key = lookup.full_path_lower == path if by_path else lookup.id == number
     anchor = (
         select(NamespaceRow.id.label("id"), NamespaceRow.parent_id.label("parent_id"))
         .join(lookup, lookup.namespace_id == NamespaceRow.id)

@@ -356,7 +356,8 @@ class GitlabInternalRepository:
         rows = self.session.execute(
             select(table.c.id, table.c.project_id, table.c.name, table.c.push_access_levels, table.c.merge_access_levels,
                    table.c.allow_force_push)
-            .where(table.c.project_id == project_id, or_(table.c.name.in_(sorted(set(branches))), table.c.name.contains("*", autoescape=True)))
+            .where(table.c.project_id == project_id,
+                   or_(table.c.name.in_(sorted(set(branches))), table.c.name.contains("*", autoescape=True)))
             .order_by(table.c.id)
         )  # fmt: skip
         return [ProtectedBranchRecord(row[0], row[1], row[2], tuple(row[3]), tuple(row[4]), row[5]) for row in rows]
