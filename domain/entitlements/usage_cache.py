@@ -28,6 +28,8 @@ from typing import Any
 MAX_ENTRIES = 256
 MAX_MINUTES = 200_000
 """About 4.5 months of minutes with usage: larger histories are not cached (memory), SQL answers them."""
+MAX_TOTAL_MINUTES = 1_000_000
+"""All entries together (about 300 bytes a minute, so roughly 300 MB at worst); least recently used go first."""
 
 
 @dataclass
@@ -56,6 +58,14 @@ _LOCK = threading.Lock()
 def clear() -> None:
     with _LOCK:
         _CACHE.clear()
+
+
+def _evict_locked() -> None:
+    """Drop least recently used entries until both the entry count and the minute budget hold."""
+    total = sum(len(entry.minutes) for entry in _CACHE.values())
+    while _CACHE and (len(_CACHE) > MAX_ENTRIES or total > MAX_TOTAL_MINUTES):
+        _, dropped = _CACHE.popitem(last=False)
+        total -= len(dropped.minutes)
 
 
 class CachedMinuteUsage:
@@ -96,8 +106,7 @@ class CachedMinuteUsage:
                 if current is None or current.watermark < top:
                     _CACHE[self.key] = entry
                     _CACHE.move_to_end(self.key)
-                    while len(_CACHE) > MAX_ENTRIES:
-                        _CACHE.popitem(last=False)
+                    _evict_locked()
         return entry
 
     def usage_between(self, boundaries: Sequence[dt.datetime]) -> Sequence[Decimal]:

@@ -121,3 +121,20 @@ def test_a_row_committed_late_below_the_watermark_is_not_lost(backend):
             UsageRepository(early).apply(meter, event(200, 100))  # commits first, higher seq
         assert total() == 101  # seq 100 is not visible yet; the cache must not settle past it
     assert total() == 111
+
+
+def test_the_cache_keeps_within_its_minute_budget(monkeypatch):
+    from decimal import Decimal
+
+    from domain.entitlements import usage_cache
+
+    usage_cache.clear()
+    monkeypatch.setattr(usage_cache, "MAX_TOTAL_MINUTES", 10)
+    with usage_cache._LOCK:
+        for name in ("oldest", "middle", "newest"):
+            usage_cache._CACHE[name] = usage_cache._Entry(watermark=1, minutes={m: Decimal(1) for m in range(4)})
+        usage_cache._evict_locked()
+        kept = list(usage_cache._CACHE)
+    usage_cache.clear()
+    # 12 minutes over a budget of 10: the least recently used entry goes, the others stay.
+    assert kept == ["middle", "newest"]
