@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import domain.subscriptions.service  # noqa: F401 - registers the planKey filter and the delete check with customers
 from domain.customers import Address, Customer, CustomerFilter, CustomerInput, CustomerService
 from generated.openmeter import models
 from handlers._decoding import decode
@@ -100,9 +101,6 @@ def update_customer(ctx: RequestContext, *, customer_id_or_key: str, body: dict[
 
 def delete_customer(ctx: RequestContext, *, customer_id_or_key: str) -> None:
     CustomerService(ctx.session).delete(customer_id_or_key, now=ctx.now)
-
-
-import domain.subscriptions.service  # noqa: E402,F401 - registers the customers list's planKey resolver
 
 
 def list_customer_subscriptions(ctx: RequestContext, *, customer_id_or_key: str, status: list[str] | None = None,
