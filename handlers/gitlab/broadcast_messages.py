@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.gitlab.internal_entities import InternalEntityService
 from generated.gitlab import models
-from handlers.gitlab._internal_entities import parse_datetime, require_admin
+from handlers.gitlab._rest import parse_datetime, require_admin
 from tollgate.context import Reply, RequestContext
 
 
@@ -21,8 +21,8 @@ def _out(ctx: RequestContext, message) -> dict[str, Any]:
 
 def _values(body: dict[str, Any]) -> dict[str, Any]:
     values = {name: body.get(name) for name in ("message", "color", "font", "target_path", "broadcast_type", "dismissable")}
-    values["starts_at"] = parse_datetime("starts_at", body.get("starts_at"))
-    values["ends_at"] = parse_datetime("ends_at", body.get("ends_at"))
+    values["starts_at"] = parse_datetime(body.get("starts_at"), "starts_at")
+    values["ends_at"] = parse_datetime(body.get("ends_at"), "ends_at")
     return values
 
 

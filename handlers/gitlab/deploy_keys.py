@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.gitlab.internal_entities import InternalEntityService
 from generated.gitlab import models
-from handlers.gitlab._internal_entities import parse_datetime, require_admin
+from handlers.gitlab._rest import parse_datetime, require_admin
 from tollgate.context import Reply, RequestContext
 
 
@@ -31,7 +31,7 @@ def add_project_deploy_key(ctx: RequestContext, *, id_: str, body: dict[str, Any
     project = service.project(id_)
     link = service.add_deploy_key(
         project, title=body["title"], key=body["key"], can_push=bool(body.get("can_push", False)),
-        expires_at=parse_datetime("expires_at", body.get("expires_at")), user_id=user_id, now=ctx.now,
+        expires_at=parse_datetime(body.get("expires_at"), "expires_at"), user_id=user_id, now=ctx.now,
     )  # fmt: skip
     return Reply(body=_out(link), status=201)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.gitlab.internal_entities import InternalEntityService
 from generated.gitlab import models
-from handlers.gitlab._internal_entities import require_admin
+from handlers.gitlab._rest import require_admin
 from tollgate.context import RequestContext
 
 
