@@ -7,7 +7,9 @@ parameter, a model's own validators) into the API's 400 instead of a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from typing import Any, TypeVar
 
 import pydantic
@@ -48,3 +50,24 @@ def json_parameter(name: str, raw: str | None, model: Any = None) -> Any:
         return pydantic.TypeAdapter(model).validate_python(value)
     except pydantic.ValidationError as error:
         raise ValidationError(problems=_problems(error, name)) from None
+
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def datetime_parameter(name: str, raw: Any) -> dt.datetime | None:
+    """A `format: date-time` parameter (connexion passes the text) as an aware datetime, its offset
+    kept; None when absent; a 400 naming the parameter when it is not RFC 3339 with an offset."""
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime) and raw.tzinfo is not None:
+        return raw
+    if isinstance(raw, str) and _RFC3339.match(raw):
+        text = raw.replace("z", "Z").replace("t", "T")
+        try:
+            return dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        except ValueError:
+            pass
+    raise ValidationError(
+        f"invalid param format {name}: not an RFC 3339 date-time", problems=[Problem("not an RFC 3339 date-time", field=name)]
+    )

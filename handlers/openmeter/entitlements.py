@@ -17,7 +17,7 @@ from domain.entitlements.service import EntitlementCreate, EntitlementService, E
 from domain.errors import NotFoundError, ValidationError
 from domain.features import Page
 from generated.openmeter import models
-from handlers._decoding import decode
+from handlers._decoding import datetime_parameter, decode
 from handlers.openmeter.product_catalog import _page_of
 from tollgate.context import RequestContext
 
@@ -447,17 +447,9 @@ def list_grants_v2(ctx: RequestContext, *, feature: list[str] | None = None, cus
 
 
 def _instant(value: Any, name: str) -> dt.datetime | None:
-    """A date-time query parameter (connexion passes the text) as an aware UTC datetime."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("z", "Z"))
-        except ValueError:
-            raise ValidationError(f"invalid date-time in parameter {name}: {value}") from None
-    if value.tzinfo is None:
-        raise ValidationError(f"{name} must carry a UTC offset")
-    return value.astimezone(dt.timezone.utc)
+    """A date-time query parameter as an aware UTC datetime (the credit engine works in UTC)."""
+    parsed = datetime_parameter(name, value)
+    return None if parsed is None else parsed.astimezone(dt.timezone.utc)
 
 
 def _at(time: Any, ctx: RequestContext) -> dt.datetime:

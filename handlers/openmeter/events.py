@@ -15,11 +15,10 @@ from domain.metering.events import (
     encode_cursor,
     epoch_seconds,
     from_epoch,
-    parse_time,
     time_filter_seconds,
 )
 from domain.metering.query import validate_filter
-from handlers._decoding import json_parameter
+from handlers._decoding import datetime_parameter, json_parameter
 from tollgate.context import RequestContext
 
 V1_DEFAULT_WINDOW = dt.timedelta(hours=72)
@@ -63,15 +62,6 @@ def _api(item: StoredEvent) -> dict[str, Any]:
     return body
 
 
-def _time(name: str, raw: Any) -> dt.datetime | None:
-    if raw is None:
-        return None
-    value = parse_time(raw)
-    if value is None:
-        raise ValidationError(f"invalid param format {name}: not an RFC 3339 date-time")
-    return value
-
-
 def list_events(
     ctx: RequestContext, *, client_id: str | None = None, ingested_at_from: Any = None, ingested_at_to: Any = None,
     id_: str | None = None, subject: str | None = None, customer_id: list[str] | None = None, from_: Any = None,
@@ -79,8 +69,8 @@ def list_events(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Newest first. `from`/`to` and `ingestedAtFrom`/`ingestedAtTo` are inclusive; `id` and `subject`
     match partially; without `from` (and `ingestedAtFrom`) the last 72 hours (ruling 7)."""
-    start, end = _time("from", from_), _time("to", to)
-    ingested_start, ingested_end = _time("ingestedAtFrom", ingested_at_from), _time("ingestedAtTo", ingested_at_to)
+    start, end = datetime_parameter("from", from_), datetime_parameter("to", to)
+    ingested_start, ingested_end = datetime_parameter("ingestedAtFrom", ingested_at_from), datetime_parameter("ingestedAtTo", ingested_at_to)
     if start is None and ingested_start is None:
         start = ctx.now - V1_DEFAULT_WINDOW
     listing = EventListing(ctx.session)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from domain.errors import Problem, ValidationError
-from domain.metering.events import EventService, ceil_seconds, epoch_seconds, parse_time
+from domain.errors import ValidationError
+from domain.metering.events import EventService, ceil_seconds, epoch_seconds
 from domain.metering.meters import Aggregation, Meter, MeterChanges, MeterInput, MeterService
 from domain.metering.query import MeterQuery, QueryResult, QueryService, to_csv
 from generated.openmeter import models
-from handlers._decoding import decode, json_parameter
+from handlers._decoding import datetime_parameter, decode, json_parameter
 from tollgate.context import Reply, RequestContext
 
 
@@ -30,15 +30,6 @@ def _to_api(meter: Meter) -> models.Meter:
         updated_at=meter.updated_at,
         deleted_at=meter.deleted_at,
     )
-
-
-def _time(name: str, raw: Any) -> dt.datetime | None:
-    if raw is None:
-        return None
-    value = parse_time(raw)
-    if value is None:
-        raise ValidationError(f"invalid param format {name}: not an RFC 3339 date-time", problems=[Problem("not an RFC 3339 date-time", field=name)])
-    return value
 
 
 # --- meters ------------------------------------------------------------------------------------
@@ -141,7 +132,7 @@ def query_meter(
     if advanced is not None and not isinstance(advanced, dict):
         raise ValidationError("advancedMeterGroupByFilters must be an object")
     query = MeterQuery(
-        from_=_time("from", from_), to=_time("to", to), window_size=window_size, window_time_zone=window_time_zone or "UTC",
+        from_=datetime_parameter("from", from_), to=datetime_parameter("to", to), window_size=window_size, window_time_zone=window_time_zone or "UTC",
         subjects=list(subject) if subject else None, customer_ids=list(filter_customer_id) if filter_customer_id else None,
         group_by=list(group_by or []),
         filter_group_by={key: [value] for key, value in (filter_group_by or {}).items()} or None,
@@ -181,7 +172,7 @@ def query_meter_post(ctx: RequestContext, *, meter_id_or_slug: str, body: dict) 
 
 def list_meter_subjects(ctx: RequestContext, *, meter_id_or_slug: str, from_: Any = None, to: Any = None) -> list[str]:
     meter = MeterService(ctx.session).get(meter_id_or_slug)
-    start, end = _time("from", from_), _time("to", to)
+    start, end = datetime_parameter("from", from_), datetime_parameter("to", to)
     return EventService(ctx.session).subjects(
         meter, lo=epoch_seconds(start) if start else None, hi=ceil_seconds(end) if end else None
     )
@@ -192,4 +183,4 @@ def list_meter_group_by_values(ctx: RequestContext, *, meter_id_or_slug: str, gr
     from domain.metering.query import group_by_values
 
     meter = MeterService(ctx.session).get(meter_id_or_slug)
-    return group_by_values(ctx.session, meter, group_by_key, _time("from", from_), _time("to", to), now=ctx.now)
+    return group_by_values(ctx.session, meter, group_by_key, datetime_parameter("from", from_), datetime_parameter("to", to), now=ctx.now)

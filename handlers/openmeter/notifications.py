@@ -19,7 +19,7 @@ from domain.notifications.model import (
 )
 from domain.notifications.service import ChannelService, EventService, RuleService
 from generated.openmeter import models
-from handlers._decoding import decode
+from handlers._decoding import datetime_parameter, decode
 from tollgate.context import Reply, RequestContext
 
 _RULE_MODELS = {
@@ -201,7 +201,7 @@ def list_notification_events(ctx: RequestContext, *, from_: dt.datetime | str | 
                              order_by: str | None = None) -> models.NotificationEventPaginatedResponse:  # fmt: skip
     dispatcher(ctx.database, ctx.settings.webhook_allowed_hosts).wake()  # resumes sending after a restart
     items, total = EventService(ctx.session).list(
-        created_from=_instant(from_), created_to=_instant(to), features=feature or None, subjects=subject or None,
+        created_from=datetime_parameter("from", from_), created_to=datetime_parameter("to", to), features=feature or None, subjects=subject or None,
         rules=rule or None, channels=channel or None, order_by=order_by or "createdAt", descending=_descending(order),
         offset=(page - 1) * page_size, limit=page_size,
     )  # fmt: skip
@@ -220,17 +220,3 @@ def resend_notification_event(ctx: RequestContext, *, event_id: str, body: dict 
     channels = [c.root for c in request.channels] if request.channels else None
     EventService(ctx.session, on_commit=_wake(ctx)).resend(event_id, channels, now=ctx.now)
     return Reply(status=202)
-
-
-def _instant(value: dt.datetime | str | None) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    from domain.errors import ValidationError
-
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"invalid date-time: {value}") from None
-    if parsed.tzinfo is None:
-        raise ValidationError(f"date-time without a time zone: {value}")
-    return parsed
