@@ -114,14 +114,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--postgres", help="also run on this PostgreSQL database (it must be empty)")
-    parser.add_argument("--minute-rollups", action="store_true",
-                        help="what-if: let the usage store also keep minute rollups (storage.events.GRAINS + 60)")
     args = parser.parse_args()
-    if args.minute_rollups:
-        import storage.events
-
-        storage.events.GRAINS = (*storage.events.GRAINS, 60)
-        print("what-if: minute rollups enabled in the usage store", flush=True)
 
     import storage.all_tables  # noqa: F401
     from storage.db import Database
