@@ -203,6 +203,15 @@ def _pg_rows(types: list[str] | tuple[str, ...]) -> str:
     return f"{cells} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS x(r, n)"
 
 
+_EVENT_COLUMNS = "source, event_id, type, subject, time, data, specversion, dataschema, ingested_at"
+_EVENT_TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "text", "bigint")
+# `seq` is a BIGSERIAL: its sequence has PostgreSQL's generated name.
+_PG_NEXT_SEQS = "SELECT nextval('om_events_seq_seq') FROM generate_series(1, %s)"
+# Events per statement in the ingest pipeline: small enough that PostgreSQL starts early, large enough
+# that per-statement costs stay small.
+_PIPELINE_CHUNK = 250
+
+
 def _dialect(session: Session) -> _Dialect:
     return _Dialect(session.get_bind().dialect.name)
 
@@ -225,37 +234,75 @@ class EventRepository:
 
     def ingest(self, events: list[Event], meters: list[Meter], *, ingested_at: int) -> int:
         """Insert the events new by (source, id), derive each live meter's rows; the number inserted."""
-        raw = _driver(self.session)
-        inserted: dict[tuple[str, str], int] = {}
-        columns = "source, event_id, type, subject, time, data, specversion, dataschema, ingested_at"
         rows = [(e.source, e.id, e.type, e.subject, e.time, data_text(e.data), e.specversion, e.dataschema, ingested_at) for e in events]
-        cursor = raw.cursor()
         if self.dialect.sqlite:
-            # Writers hold the database lock (BEGIN IMMEDIATE): look up, then insert with explicit sequence numbers.
-            existing: set[tuple[str, str]] = set()
-            by_source: dict[str, list[str]] = defaultdict(list)
-            for e in events:
-                by_source[e.source].append(e.id)
-            for source, ids in by_source.items():
-                for chunk in _chunks(ids, 900):
-                    marks = ",".join("?" * len(chunk))
-                    query = f"SELECT event_id FROM om_events WHERE source = ? AND event_id IN ({marks})"
-                    existing.update((source, event_id) for (event_id,) in cursor.execute(query, [source, *chunk]))
-            fresh = [row for row in rows if (row[0], row[1]) not in existing]
-            if not fresh:
-                return 0
-            (top,) = cursor.execute("SELECT COALESCE(max(seq), 0) FROM om_events").fetchone()
-            cursor.executemany(f"INSERT INTO om_events (seq, {columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               [(top + 1 + i, *row) for i, row in enumerate(fresh)])  # fmt: skip
-            inserted = {(row[0], row[1]): top + 1 + i for i, row in enumerate(fresh)}
-        else:
-            types = ["text", "text", "text", "text", "bigint", "text", "text", "text", "bigint"]
-            sql = (f"INSERT INTO om_events ({columns}) SELECT {_pg_rows(types)} ORDER BY n "
-                   "ON CONFLICT (source, event_id) DO NOTHING RETURNING seq, source, event_id")  # fmt: skip
-            cursor.execute(sql, [_PG_JSON(rows)])
-            inserted = {(source, event_id): seq for seq, source, event_id in cursor.fetchall()}
-        if not inserted:
+            return self._ingest_sqlite(events, rows, meters)
+        return self._ingest_postgres(events, rows, meters)
+
+    def _ingest_sqlite(self, events: list[Event], rows: list[tuple], meters: list[Meter]) -> int:
+        # Writers hold the database lock (BEGIN IMMEDIATE): look up, then insert with explicit sequence numbers.
+        cursor = _driver(self.session).cursor()
+        existing: set[tuple[str, str]] = set()
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for e in events:
+            by_source[e.source].append(e.id)
+        for source, ids in by_source.items():
+            for chunk in _chunks(ids, 900):
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT event_id FROM om_events WHERE source = ? AND event_id IN ({marks})"
+                existing.update((source, event_id) for (event_id,) in cursor.execute(query, [source, *chunk]))
+        fresh = [i for i, row in enumerate(rows) if (row[0], row[1]) not in existing]
+        if not fresh:
             return 0
+        (top,) = cursor.execute("SELECT COALESCE(max(seq), 0) FROM om_events").fetchone()
+        cursor.executemany(f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(top + 1 + n, *rows[i]) for n, i in enumerate(fresh)])  # fmt: skip
+        stored = [(top + 1 + n, events[i]) for n, i in enumerate(fresh)]
+        usage = UsageRepository(self.session)
+        for meter in meters:
+            usage.apply(meter, [(seq, e) for seq, e in stored if e.type == meter.event_type])
+        return len(stored)
+
+    def _ingest_postgres(self, events: list[Event], rows: list[tuple], meters: list[Meter]) -> int:
+        """The usual batch, all new, in one pipeline: PostgreSQL inserts one chunk while Python reads
+        the next, so the two cores work at once. Sequence numbers are drawn first, events are inserted
+        without ON CONFLICT: a (source, id) stored before (a retried batch) or by a concurrent request
+        fails the pipeline, which is rolled back to its savepoint and the batch goes the careful way."""
+        import psycopg
+
+        raw = _driver(self.session)
+        cursor = raw.cursor()
+        seqs = [seq for (seq,) in cursor.execute(_PG_NEXT_SEQS, [len(rows)])]
+        cursor.execute("SAVEPOINT tollgate_ingest")
+        usage = UsageRepository(self.session)
+        read = {meter.id: [] for meter in meters}
+        sql = f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) SELECT {_pg_rows(['bigint', *_EVENT_TYPES])}"
+        try:
+            with raw.pipeline():
+                for start in range(0, len(rows), _PIPELINE_CHUNK):
+                    chunk = range(start, min(len(rows), start + _PIPELINE_CHUNK))
+                    cursor.execute(sql, [_PG_JSON([(seqs[i], *rows[i]) for i in chunk])])
+                    for meter in meters:
+                        stored = [(seqs[i], events[i]) for i in chunk if events[i].type == meter.event_type]
+                        meter_rows = usage_rows(meter, stored)
+                        if meter_rows:
+                            usage.insert(meter_rows)
+                            read[meter.id] += meter_rows
+                for meter in meters:  # one upsert per meter for the whole batch: fewer cells than per chunk
+                    if read[meter.id] and meter.aggregation is not Aggregation.UNIQUE_COUNT:
+                        usage.roll_up(meter, read[meter.id])
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT tollgate_ingest")
+            return self._ingest_postgres_new_only(events, rows, meters)
+        cursor.execute("RELEASE SAVEPOINT tollgate_ingest")
+        return len(rows)
+
+    def _ingest_postgres_new_only(self, events: list[Event], rows: list[tuple], meters: list[Meter]) -> int:
+        cursor = _driver(self.session).cursor()
+        sql = (f"INSERT INTO om_events ({_EVENT_COLUMNS}) SELECT {_pg_rows(_EVENT_TYPES)} ORDER BY n "
+               "ON CONFLICT (source, event_id) DO NOTHING RETURNING seq, source, event_id")  # fmt: skip
+        cursor.execute(sql, [_PG_JSON(rows)])
+        inserted = {(source, event_id): seq for seq, source, event_id in cursor.fetchall()}
         stored = [(inserted[(e.source, e.id)], e) for e in events if (e.source, e.id) in inserted]
         usage = UsageRepository(self.session)
         for meter in meters:
@@ -319,6 +366,20 @@ def _chunks(items: list, size: int) -> Iterable[list]:
 # --- usage -----------------------------------------------------------------------------------------
 
 
+def usage_rows(meter: Meter, stored: list[tuple[int, Event]]) -> list[tuple]:
+    """The meter's usage rows of stored events of its type (at or after its eventFrom): tuples of
+    (meter_id, seq, subject, time, value, value_text, group_key), the columns of `om_meter_events`."""
+    reader = MeterReader.of(meter)
+    read, event_from, meter_id = reader.read, reader.event_from, meter.id
+    rows = []
+    for seq, event in stored:
+        if event_from is not None and event.time < event_from:
+            continue
+        value, value_text, group_key = read(event.data)
+        rows.append((meter_id, seq, event.subject, event.time, value, value_text, group_key))
+    return rows
+
+
 class UsageRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -341,46 +402,37 @@ class UsageRepository:
 
     def apply(self, meter: Meter, stored: list[tuple[int, Event]]) -> None:
         """Add newly stored events of the meter's type to its usage rows and rollups."""
-        reader = MeterReader.of(meter)
-        rows = []
-        for seq, event in stored:
-            if reader.event_from is not None and event.time < reader.event_from:
-                continue
-            value, value_text, group_key = reader.read(event.data)
-            rows.append({"meter_id": meter.id, "seq": seq, "subject": event.subject, "time": event.time,
-                         "value": value, "value_text": value_text, "group_key": group_key})  # fmt: skip
-        if not rows:
-            return
+        rows = usage_rows(meter, stored)
+        if rows:
+            self.insert(rows)
+            if meter.aggregation is not Aggregation.UNIQUE_COUNT:
+                self.roll_up(meter, rows)
+
+    def insert(self, rows: list[tuple]) -> None:
+        """Insert usage rows (`usage_rows`); on PostgreSQL also inside a pipeline (nothing is read back)."""
         cursor = _driver(self.session).cursor()
         columns = "meter_id, seq, subject, time, value, value_text, group_key"
         if self.dialect.sqlite:
             cursor.executemany(
                 f"INSERT INTO om_meter_events ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(r["meter_id"], r["seq"], r["subject"], r["time"], None if r["value"] is None else decimal_text(r["value"]),
-                  r["value_text"], r["group_key"]) for r in rows],
+                [(m, q, s, t, None if v is None else decimal_text(v), vt, g) for m, q, s, t, v, vt, g in rows],
             )  # fmt: skip
         else:
-            names = ("meter_id", "seq", "subject", "time", "value", "value_text", "group_key")
             types = ("text", "bigint", "text", "bigint", "numeric", "text", "text")
-            cursor.execute(f"INSERT INTO om_meter_events ({columns}) SELECT {_pg_rows(types)}",
-                           [_PG_JSON([[r[n] for n in names] for r in rows])])  # fmt: skip
-        if meter.aggregation is not Aggregation.UNIQUE_COUNT:
-            self._roll_up(meter, rows)
+            cursor.execute(f"INSERT INTO om_meter_events ({columns}) SELECT {_pg_rows(types)}", [_PG_JSON(rows)])
 
-    def _roll_up(self, meter: Meter, rows: list[dict]) -> None:
+    def roll_up(self, meter: Meter, rows: list[tuple]) -> None:
         # One cell per (grain, subject, group, bucket) of the batch, merged into the table by one upsert.
         # A cell is a list in the order of _CELL_COLUMNS (cheaper than a dict per cell at 4 cells per event).
         cells: dict[tuple, list] = {}
         hashes: dict[str, str] = {}
         meter_id = meter.id
         add = DECIMAL_CONTEXT.add
-        for row in rows:
-            t, value, seq, group = row["time"], row["value"], row["seq"], row["group_key"]
+        for _, seq, subject, t, value, _, group in rows:
             group_hash = hashes.get(group)
             if group_hash is None:
                 group_hash = hashes[group] = hashlib.sha1(group.encode("utf-8")).hexdigest()
             day, hour = t - t % 86400, t - t % 3600
-            subject = row["subject"]
             for key in ((86400, subject, group, day), (-86400, "", group, day), (-3600, "", group, hour)):  # the grains above
                 cell = cells.get(key)
                 if cell is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -95,3 +97,26 @@ def test_meter_created_after_events_sees_them_and_event_from_applies(db):
         make_meter(session, "late", Aggregation.SUM, event_from=at(45))
     with db.session(write=False) as session:
         assert MeterUsageSource(session, "late", ["s1"], {}).usage_between([at(0), at(200)]) == [Decimal(2)]
+
+
+def test_overlapping_batches_at_once_store_every_event_once(db):
+    """Three batches of 600 (more than one PostgreSQL pipeline chunk), overlapping, posted at once:
+    the later writers meet the first one's events and still store, meter and roll up each event once."""
+    with db.session() as session:
+        make_meter(session, "sum", Aggregation.SUM)
+        make_meter(session, "count", Aggregation.COUNT)
+    batches = [[event(i, i, v=i % 7) for i in range(start, start + 600)] for start in (0, 300, 150)]
+    barrier = threading.Barrier(len(batches))
+
+    def post(batch):
+        barrier.wait()
+        return ingest(db, batch)
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        stored = list(pool.map(post, batches))
+    assert sum(stored) == 900
+    with db.session(write=False) as session:
+        day = [at(0), at(24 * 60)]  # day-aligned: read from the rollups
+        assert MeterUsageSource(session, "sum", ["s1"], {}).usage_between(day) == [Decimal(sum(i % 7 for i in range(900)))]
+        unaligned = [at(0), at(899.5)]  # read from the usage rows
+        assert MeterUsageSource(session, "count", ["s1"], {}).usage_between(unaligned) == [Decimal(900)]
