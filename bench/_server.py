@@ -74,9 +74,11 @@ def server(database_url: str) -> Iterator[httpx.Client]:
     with tempfile.TemporaryDirectory() as var_dir:
         env = {**os.environ, "TOLLGATE_DATABASE_URL": database_url, "TOLLGATE_VAR_DIR": var_dir,
                "TOLLGATE_OPENMETER_API_KEYS": KEY, "TOLLGATE_LOG_LEVEL": "WARNING", "TOLLGATE_SWAGGER_UI": "false"}  # fmt: skip
+        # The server's log goes to a file: an undrained pipe would block the server once it filled.
+        log = open(Path(var_dir) / "server.log", "w+b")  # noqa: SIM115 - closed below
         process = subprocess.Popen(
             [sys.executable, "-m", "tollgate.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"
@@ -88,7 +90,8 @@ def server(database_url: str) -> Iterator[httpx.Client]:
                 except httpx.TransportError:
                     pass
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("server did not start: " + (process.stderr.read().decode()[-2000:] if process.poll() is not None else ""))
+                    log.seek(0)
+                    raise RuntimeError("server did not start: " + log.read().decode(errors="replace")[-2000:])
                 time.sleep(0.1)
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=120) as client:
                 yield client
@@ -98,3 +101,4 @@ def server(database_url: str) -> Iterator[httpx.Client]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            log.close()

@@ -313,7 +313,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     logging.getLogger("connexion.decorators.parameter").setLevel(logging.CRITICAL)
     # ...and it warns "this operation accepts multiple content types" on every request to such an
     # operation (ingestEvents takes three): a log line per request, several ms of each ingest batch.
-    logging.getLogger("connexion.operations.openapi").setLevel(logging.ERROR)
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     runtime = runtime or Runtime.start(settings)
     app = connexion.FlaskApp(__name__)
     for api in APIS:
