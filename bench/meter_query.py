@@ -6,6 +6,8 @@ is set) and each size in `--sizes`: a fresh database seeded in process through t
 30 days across 1,000 subjects, one SUM meter, one customer owning one subject. Then, through HTTP:
 
 - `customer`: queryMeter for the customer, windowSize=DAY over the 30 days (median of 30);
+- `customer by hour`: the same with windowSize=HOUR (720 windows, read from usage rows: there are
+  no per-subject hour rollups; median of 15);
 - `all by day`: every subject together, windowSize=DAY over the 30 days (median of 15);
 - `all subjects x day`: groupBy=subject, windowSize=DAY (30,000 rows; median of 5).
 
@@ -89,10 +91,11 @@ def main() -> None:
                                            "usageAttribution": {"subjectKeys": ["customer-7"]}}).json()  # fmt: skip
                     timed(client, {**window, "filterCustomerId": customer["id"]}, 3)  # warm-up
                     one, one_rows = timed(client, {**window, "filterCustomerId": customer["id"]}, 30)
+                    hourly, hourly_rows = timed(client, {**window, "windowSize": "HOUR", "filterCustomerId": customer["id"]}, 15)
                     every, every_rows = timed(client, window, 15)
                     grouped, grouped_rows = timed(client, {**window, "groupBy": "subject"}, 5)
                 print(f"{name:10s} {total:>9,} events (seeded in {seconds:.0f} s, {total / seconds:,.0f}/s): "
-                      f"customer by day {one:.1f} ms ({one_rows} rows); all by day {every:.1f} ms ({every_rows} rows); "
+                      f"customer by day {one:.1f} ms ({one_rows} rows); customer by hour {hourly:.1f} ms ({hourly_rows} rows); all by day {every:.1f} ms ({every_rows} rows); "
                       f"all subjects x day {grouped:.0f} ms ({grouped_rows} rows)", flush=True)  # fmt: skip
 
 
