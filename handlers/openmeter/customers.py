@@ -108,7 +108,7 @@ def list_customer_subscriptions(ctx: RequestContext, *, customer_id_or_key: str,
                                 page_size: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Every subscription when neither page nor pageSize is given (they then echo 0), else one page."""
     from domain.subscriptions.service import SubscriptionService
-    from handlers.openmeter.subscriptions import _subscription_to_api as subscription_to_api
+    from handlers.openmeter._mapping import subscription_to_api
 
     items = SubscriptionService(ctx.session).list_of_customer(
         customer_id_or_key, statuses=status, order_by=order_by or "activeFrom", now=ctx.now,
