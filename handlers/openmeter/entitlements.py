@@ -17,8 +17,8 @@ from domain.entitlements.service import EntitlementCreate, EntitlementService, E
 from domain.errors import NotFoundError, ValidationError
 from domain.features import Page
 from generated.openmeter import models
-from handlers._decoding import datetime_parameter, decode
-from handlers.openmeter.product_catalog import _page_of
+from handlers._decoding import decode, instant_parameter
+from handlers.openmeter._mapping import page_of
 from tollgate.context import RequestContext
 
 # --- encoding ------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def list_entitlements(ctx: RequestContext, *, feature: list[str] | None = None, 
                       page_size: int | None = None, offset: int | None = None, limit: int | None = None,
                       order: str | None = None, order_by: str | None = None):  # fmt: skip
     service = _service(ctx)
-    paging = _page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
+    paging = page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
     entitlements, total = service.list(
         customer_ids=_customers_of_subjects(service, subject), features=feature, types=entitlement_type,
         active_at=ctx.now if exclude_inactive else None, order_by=order_by, descending=order == "DESC",
@@ -292,7 +292,7 @@ def list_grants(ctx: RequestContext, *, feature: list[str] | None = None, subjec
                 include_deleted: bool = False, page: int | None = None, page_size: int | None = None,
                 offset: int | None = None, limit: int | None = None, order: str | None = None, order_by: str | None = None):  # fmt: skip
     service = _service(ctx)
-    paging = _page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
+    paging = page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
     grants, total = service.list_grants(
         customer_ids=_customers_of_subjects(service, subject), features=feature, include_deleted=bool(include_deleted),
         order_by=order_by, descending=order == "DESC", offset=paging.offset, limit=paging.limit,
@@ -304,7 +304,7 @@ def list_grants(ctx: RequestContext, *, feature: list[str] | None = None, subjec
 
 
 def void_grant(ctx: RequestContext, *, grant_id: str, at: dt.datetime | None = None) -> None:
-    _service(ctx).void_grant(grant_id, at=_instant(at, "at"), now=ctx.now)
+    _service(ctx).void_grant(grant_id, at=instant_parameter("at", at), now=ctx.now)
 
 
 # --- v2 customer routes ------------------------------------------------------------------------------
@@ -446,14 +446,8 @@ def list_grants_v2(ctx: RequestContext, *, feature: list[str] | None = None, cus
 # --- shared ----------------------------------------------------------------------------------------------
 
 
-def _instant(value: Any, name: str) -> dt.datetime | None:
-    """A date-time query parameter as an aware UTC datetime (the credit engine works in UTC)."""
-    parsed = datetime_parameter(name, value)
-    return None if parsed is None else parsed.astimezone(dt.timezone.utc)
-
-
 def _at(time: Any, ctx: RequestContext) -> dt.datetime:
-    return _instant(time, "time") or ctx.now
+    return instant_parameter("time", time) or ctx.now
 
 
 def _customer_ids(service: EntitlementService, ids_or_keys: list[str] | None) -> list[str] | None:
@@ -488,7 +482,7 @@ def _history(service: EntitlementService, entitlement: Entitlement, ctx: Request
              from_: dt.datetime | None, to: dt.datetime | None, time_zone: str) -> models.WindowedBalanceHistory:  # fmt: skip
     from domain.credit import resolve_time_zone
 
-    from_, to = _instant(from_, "from"), _instant(to, "to")
+    from_, to = instant_parameter("from", from_), instant_parameter("to", to)
     history = service.history(entitlement, window_size=window_size, from_=from_, to=to, time_zone=time_zone or "UTC", now=ctx.now)
     zone = resolve_time_zone(time_zone or "UTC")
     windows = [

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from domain.errors import ValidationError
 from domain.metering.events import EventService, ceil_seconds, epoch_seconds
 from domain.metering.meters import Aggregation, Meter, MeterChanges, MeterInput, MeterService
-from domain.metering.query import MeterQuery, QueryResult, QueryService, to_csv
+from domain.metering.query import MeterQuery, QueryService
 from generated.openmeter import models
-from handlers._decoding import datetime_parameter, decode, json_parameter
-from tollgate.context import Reply, RequestContext
+from handlers._decoding import datetime_parameter, decode
+from handlers.openmeter._mapping import meter_query, meter_query_body, meter_query_reply
+from tollgate.context import RequestContext
 
 
 def _to_api(meter: Meter) -> models.Meter:
@@ -82,76 +81,18 @@ def delete_meter(ctx: RequestContext, *, meter_id_or_slug: str) -> None:
 # --- queries -----------------------------------------------------------------------------------
 
 
-def _rfc3339(value: dt.datetime) -> str:
-    """RFC 3339 as OpenMeter writes it: `Z` for UTC, fractional seconds only when non-zero."""
-    text = value.isoformat()
-    if value.microsecond:
-        head, _, tail = text.partition(".")
-        text = f"{head}.{tail[:6].rstrip('0')}{tail[6:]}"
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _row(row, stamps: dict[dt.datetime, str]) -> dict[str, Any]:
-    # Many rows share a window: each distinct instant is formatted once.
-    start = stamps.get(row.window_start) or stamps.setdefault(row.window_start, _rfc3339(row.window_start))
-    end = stamps.get(row.window_end) or stamps.setdefault(row.window_end, _rfc3339(row.window_end))
-    data: dict[str, Any] = {
-        "value": row.value,
-        "windowStart": start,
-        "windowEnd": end,
-        "subject": row.subject,
-        "groupBy": dict(row.group_by),
-    }
-    if row.customer_id is not None:
-        data["customerId"] = row.customer_id
-    return data
-
-
-def _result(result: QueryResult, from_raw: Any, to_raw: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if result.query.from_ is not None:
-        body["from"] = result.query.from_
-    if result.query.to is not None:
-        body["to"] = result.query.to
-    if result.query.window_size is not None:
-        body["windowSize"] = result.query.window_size
-    stamps: dict[dt.datetime, str] = {}
-    body["data"] = [_row(row, stamps) for row in result.rows]
-    return body
-
-
 def query_meter(
     ctx: RequestContext, *, meter_id_or_slug: str, client_id: str | None = None, from_: Any = None, to: Any = None,
     window_size: str | None = None, window_time_zone: str | None = None, subject: list[str] | None = None,
     filter_customer_id: list[str] | None = None, filter_group_by: dict[str, str] | None = None,
     advanced_meter_group_by_filters: Any = None, group_by: list[str] | None = None,
 ) -> Any:  # fmt: skip
-    advanced = advanced_meter_group_by_filters
-    if isinstance(advanced, str):
-        advanced = json_parameter("advancedMeterGroupByFilters", advanced)
-    if advanced is not None and not isinstance(advanced, dict):
-        raise ValidationError("advancedMeterGroupByFilters must be an object")
-    query = MeterQuery(
-        from_=datetime_parameter("from", from_), to=datetime_parameter("to", to), window_size=window_size, window_time_zone=window_time_zone or "UTC",
-        subjects=list(subject) if subject else None, customer_ids=list(filter_customer_id) if filter_customer_id else None,
-        group_by=list(group_by or []),
-        filter_group_by={key: [value] for key, value in (filter_group_by or {}).items()} or None,
-        advanced_filters=advanced or None,
+    query = meter_query(
+        from_=from_, to=to, window_size=window_size, window_time_zone=window_time_zone, subject=subject,
+        filter_customer_id=filter_customer_id, filter_group_by=filter_group_by,
+        advanced_meter_group_by_filters=advanced_meter_group_by_filters, group_by=group_by,
     )  # fmt: skip
-    result = QueryService(ctx.session).run(meter_id_or_slug, query)
-    if ctx.accepts("text/csv") and not ctx.accepts("application/json"):
-        names: dict[str, str] = {}
-        if result.by_subject:
-            from domain.subjects import SubjectService
-
-            subjects = SubjectService(ctx.session).subjects.active_by_keys(sorted({r.subject for r in result.rows if r.subject}))
-            names = {key: s.display_name or "" for key, s in subjects.items()}
-        return Reply(
-            body=to_csv(result, names),
-            media_type="text/csv",
-            headers={"Content-Disposition": f"attachment; filename={result.meter.key}.csv"},
-        )
-    return _result(result, from_, to)
+    return meter_query_reply(ctx, QueryService(ctx.session).run(meter_id_or_slug, query))
 
 
 def query_meter_post(ctx: RequestContext, *, meter_id_or_slug: str, body: dict) -> dict[str, Any]:
@@ -167,7 +108,7 @@ def query_meter_post(ctx: RequestContext, *, meter_id_or_slug: str, body: dict) 
         filter_group_by={key: list(values) for key, values in (data.filter_group_by or {}).items()} or None,
         advanced_filters=advanced,
     )  # fmt: skip
-    return _result(QueryService(ctx.session).run(meter_id_or_slug, query), None, None)
+    return meter_query_body(QueryService(ctx.session).run(meter_id_or_slug, query))
 
 
 def list_meter_subjects(ctx: RequestContext, *, meter_id_or_slug: str, from_: Any = None, to: Any = None) -> list[str]:

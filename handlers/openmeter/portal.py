@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from domain.metering.query import QueryService
 from domain.portal import PortalToken, PortalTokenService
 from generated.openmeter import models
+from handlers.openmeter._mapping import meter_query, meter_query_reply
 from tollgate.context import RequestContext
 
 
@@ -63,22 +65,20 @@ def query_portal_meter(
 
     Like OpenMeter, the customer and advanced filters are ignored: the token's subject is the scope.
     """
-    from handlers.openmeter.meters import query_meter
-
     principal = ctx.principal_for("PortalTokenAuth")
     if principal is None:  # the spec admits only portal tokens here; be explicit anyway
         from domain.errors import UnauthorizedError
 
         raise UnauthorizedError("a portal token is required")
     token = PortalTokenService(ctx.session).authorize(dict(principal.claims), meter_slug, now=ctx.now)
-    result = query_meter(
-        ctx, meter_id_or_slug=meter_slug, from_=from_, to=to, window_size=window_size,
-        window_time_zone=window_time_zone, subject=[token.subject], filter_group_by=filter_group_by,
-        group_by=group_by,
+    query = meter_query(
+        from_=from_, to=to, window_size=window_size, window_time_zone=window_time_zone, subject=[token.subject],
+        filter_group_by=filter_group_by, group_by=group_by,
     )  # fmt: skip
+    result = QueryService(ctx.session).run(meter_slug, query)
+    reply = meter_query_reply(ctx, result)
     if client_id:
         from domain.progress import ProgressService
 
-        rows = len(result["data"]) if isinstance(result, dict) else max(0, str(result.body).count("\n") - 1)
-        ProgressService(ctx.session).record(client_id, success=rows, total=rows, now=ctx.now)
-    return result
+        ProgressService(ctx.session).record(client_id, success=len(result.rows), total=len(result.rows), now=ctx.now)
+    return reply

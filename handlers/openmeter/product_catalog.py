@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import ValidationError
-from domain.features import Feature, FeatureCreate, FeatureService, Page
+from domain.features import Feature, FeatureCreate, FeatureService
 from generated.openmeter import models
 from handlers._decoding import decode
+from handlers.openmeter._mapping import meter_query, page_of
 from tollgate.context import RequestContext
 
 
@@ -30,17 +31,10 @@ def _feature_to_api(feature: Feature) -> models.Feature:
     )
 
 
-def _page_of(ctx: RequestContext, *, page: int | None, page_size: int | None, offset: int | None, limit: int | None) -> Page:
-    """Dual pagination (openmeter-core.md 1.4): the paginated object only when page or pageSize was sent."""
-    asked = "page" in ctx.query or "pageSize" in ctx.query
-    return Page.of(page=page if asked else None, page_size=page_size if asked else None, offset=offset, limit=limit) if asked \
-        else Page.of(page=None, page_size=None, offset=offset, limit=limit)  # fmt: skip
-
-
 def list_features(ctx: RequestContext, *, meter_slug: list[str] | None = None, include_archived: bool = False,
                   page: int | None = None, page_size: int | None = None, offset: int | None = None, limit: int | None = None,
                   order: str | None = None, order_by: str | None = None) -> Any:  # fmt: skip
-    paging = _page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
+    paging = page_of(ctx, page=page, page_size=page_size, offset=offset, limit=limit)
     features, total = FeatureService(ctx.session).list(
         meter_slugs=meter_slug, include_archived=bool(include_archived), order_by=order_by, descending=order == "DESC", page=paging
     )
@@ -76,21 +70,12 @@ def query_feature_cost(ctx: RequestContext, *, feature_id: str, client_id: str |
                        filter_customer_id: list[str] | None = None, filter_group_by: dict[str, str] | None = None,
                        advanced_meter_group_by_filters: Any = None, group_by: list[str] | None = None) -> models.FeatureCostQueryResult:  # fmt: skip
     from domain.features import feature_cost, number_text
-    from domain.metering.query import MeterQuery
-    from handlers._decoding import json_parameter
-    from handlers.openmeter.entitlements import _instant
 
     feature = FeatureService(ctx.session).get(feature_id)
-    advanced = advanced_meter_group_by_filters
-    if isinstance(advanced, str):
-        advanced = json_parameter("advancedMeterGroupByFilters", advanced)
-    if advanced is not None and not isinstance(advanced, dict):
-        raise ValidationError("advancedMeterGroupByFilters must be an object")
-    query = MeterQuery(
-        from_=_instant(from_, "from"), to=_instant(to, "to"), window_size=window_size, window_time_zone=window_time_zone or "UTC",
-        subjects=list(subject) if subject else None, customer_ids=list(filter_customer_id) if filter_customer_id else None,
-        group_by=list(group_by or []), filter_group_by={k: [v] for k, v in (filter_group_by or {}).items()} or None,
-        advanced_filters=advanced or None,
+    query = meter_query(
+        from_=from_, to=to, window_size=window_size, window_time_zone=window_time_zone, subject=subject,
+        filter_customer_id=filter_customer_id, filter_group_by=filter_group_by,
+        advanced_meter_group_by_filters=advanced_meter_group_by_filters, group_by=group_by, in_utc=True,
     )  # fmt: skip
     result = feature_cost(ctx.session, feature, query)
     rows = [

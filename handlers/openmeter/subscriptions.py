@@ -12,39 +12,10 @@ from typing import Any
 from domain.subscriptions import timing
 from domain.subscriptions.model import Item, Subscription, flattened_items, item_end
 from domain.subscriptions.service import CreateInput, SubscriptionService
+from handlers.openmeter._mapping import subscription_to_api
 from tollgate.context import RequestContext
 
 _ITEM_FIELDS = ("name", "description", "metadata", "featureKey", "discounts", "taxConfig")
-
-
-def _subscription_to_api(subscription: Subscription, now: dt.datetime) -> dict[str, Any]:
-    """The spec's `Subscription`."""
-    data: dict[str, Any] = {
-        "id": subscription.id,
-        "name": subscription.name,
-        "createdAt": subscription.created_at,
-        "updatedAt": subscription.updated_at,
-        "activeFrom": subscription.active_from,
-        "status": subscription.status(now),
-        "customerId": subscription.customer_id,
-        "currency": subscription.currency,
-        "billingCadence": subscription.billing_cadence,
-        "proRatingConfig": dict(subscription.pro_rating),
-        "billingAnchor": subscription.billing_anchor,
-        "alignment": {"billablesMustAlign": True},
-        "annotations": dict(subscription.annotations),
-    }
-    if subscription.description is not None:
-        data["description"] = subscription.description
-    if subscription.metadata is not None:
-        data["metadata"] = dict(subscription.metadata)
-    if subscription.deleted_at is not None:
-        data["deletedAt"] = subscription.deleted_at
-    if subscription.active_to is not None:
-        data["activeTo"] = subscription.active_to
-    if subscription.plan is not None:
-        data["plan"] = {"id": subscription.plan.id, "key": subscription.plan.key, "version": subscription.plan.version}
-    return data
 
 
 def _item_to_api(item: Item, phase_end: dt.datetime | None) -> dict[str, Any]:
@@ -69,7 +40,7 @@ def _item_to_api(item: Item, phase_end: dt.datetime | None) -> dict[str, Any]:
 
 def _expanded_to_api(subscription: Subscription, at: dt.datetime) -> dict[str, Any]:
     """The spec's `SubscriptionExpanded`: the subscription with its phases and items as seen at `at`."""
-    data = _subscription_to_api(subscription, at)
+    data = subscription_to_api(subscription, at)
     data["alignment"] = {"billablesMustAlign": True}
     located = subscription.phase_at(at)
     if located is not None and subscription.status(at) in ("active", "canceled"):
@@ -125,7 +96,7 @@ def _create_input(body: dict[str, Any]) -> CreateInput:
 
 def create_subscription(ctx: RequestContext, *, body: dict[str, Any]) -> dict[str, Any]:
     subscription = SubscriptionService(ctx.session).create(_create_input(body), now=ctx.now)
-    return _subscription_to_api(subscription, ctx.now)
+    return subscription_to_api(subscription, ctx.now)
 
 
 def get_subscription(ctx: RequestContext, *, subscription_id: str, at: Any = None) -> dict[str, Any]:
@@ -140,20 +111,20 @@ def delete_subscription(ctx: RequestContext, *, subscription_id: str) -> None:
 def cancel_subscription(ctx: RequestContext, *, subscription_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     value = (body or {}).get("timing", timing.IMMEDIATE)
     subscription = SubscriptionService(ctx.session).cancel(subscription_id, value, now=ctx.now)
-    return _subscription_to_api(subscription, ctx.now)
+    return subscription_to_api(subscription, ctx.now)
 
 
 def unschedule_cancelation(ctx: RequestContext, *, subscription_id: str) -> dict[str, Any]:
-    return _subscription_to_api(SubscriptionService(ctx.session).unschedule_cancelation(subscription_id, now=ctx.now), ctx.now)
+    return subscription_to_api(SubscriptionService(ctx.session).unschedule_cancelation(subscription_id, now=ctx.now), ctx.now)
 
 
 def restore_subscription(ctx: RequestContext, *, subscription_id: str) -> dict[str, Any]:
-    return _subscription_to_api(SubscriptionService(ctx.session).restore(subscription_id, now=ctx.now), ctx.now)
+    return subscription_to_api(SubscriptionService(ctx.session).restore(subscription_id, now=ctx.now), ctx.now)
 
 
 def change_subscription(ctx: RequestContext, *, subscription_id: str, body: dict[str, Any]) -> dict[str, Any]:
     current, nxt = SubscriptionService(ctx.session).change(subscription_id, _create_input(body), now=ctx.now)
-    return {"current": _subscription_to_api(current, ctx.now), "next": _expanded_to_api(nxt, ctx.now)}
+    return {"current": subscription_to_api(current, ctx.now), "next": _expanded_to_api(nxt, ctx.now)}
 
 
 def migrate_subscription(ctx: RequestContext, *, subscription_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -166,14 +137,14 @@ def migrate_subscription(ctx: RequestContext, *, subscription_id: str, body: dic
         billing_anchor=_anchor(body),
         now=ctx.now,
     )
-    return {"current": _subscription_to_api(current, ctx.now), "next": _expanded_to_api(nxt, ctx.now)}
+    return {"current": subscription_to_api(current, ctx.now), "next": _expanded_to_api(nxt, ctx.now)}
 
 
 def edit_subscription(ctx: RequestContext, *, subscription_id: str, body: dict[str, Any]) -> dict[str, Any]:
     from domain.subscriptions.service import edit
 
     edited = edit(ctx.session, subscription_id, list(body.get("customizations") or []), body.get("timing"), now=ctx.now)
-    return _subscription_to_api(edited, ctx.now)
+    return subscription_to_api(edited, ctx.now)
 
 
 def _addon_to_api(subscription: Subscription, instance: Any, addon: Any, now: dt.datetime) -> dict[str, Any]:
