@@ -10,7 +10,7 @@ from domain.gitlab.entities import is_numeric_id
 from domain.gitlab.subscriptions import SubscriptionsService
 from domain.gitlab.subscriptions_model import AddOnPurchase, MinutesPack
 from generated.gitlab import models
-from handlers.gitlab._rest import dump, namespace_basic, paginated, parse_date, parse_datetime, user_web_url
+from handlers.gitlab._rest import dump, namespace_basic, paginated, parse_date, parse_datetime, require_admin, user_web_url
 from tollgate.context import Reply, RequestContext
 
 DATE_FIELDS = ("start_date", "end_date", "trial_ends_on", "trial_starts_on", "additional_purchased_storage_ends_on",
@@ -25,12 +25,7 @@ def _authorize(ctx: RequestContext) -> None:
         # A JWT header, when present, is the only credential GitLab evaluates: a bad one is a 401
         # even beside a valid admin token.
         raise UnauthorizedError(body={"message": "401 Unauthorized"})
-    principal = ctx.principal_for("PersonalAccessToken")
-    if principal is None:
-        raise UnauthorizedError(body={"message": "401 Unauthorized"})
-    claims = principal.claims
-    if not (claims.get("admin") and claims.get("admin_mode") and "api" in claims.get("scopes", ())):
-        raise ForbiddenError(body={"message": "403 Forbidden"})
+    require_admin(ctx)
 
 
 def _dates(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
