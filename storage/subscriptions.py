@@ -8,9 +8,10 @@ uniqueness check (customer, plan key, active period, deletion) are real columns.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from domain.subscriptions.model import Item, Phase, PlanRef, Subscription
@@ -104,6 +105,23 @@ class SubscriptionRepository:
             select(SubscriptionRow)
             .where(SubscriptionRow.customer_id == customer_id, SubscriptionRow.deleted_at.is_(None))
             .order_by(SubscriptionRow.active_from, SubscriptionRow.id)
+        )
+        return [_to_domain(row) for row in rows]
+
+    def running_of_customers(self, customer_ids: Collection[str], at: dt.datetime) -> list[Subscription]:
+        """The subscriptions of these customers that run at `at` (started, not ended, not deleted),
+        in one query; by customer, then oldest start first."""
+        if not customer_ids:
+            return []
+        rows = self.session.scalars(
+            select(SubscriptionRow)
+            .where(
+                SubscriptionRow.customer_id.in_(sorted(set(customer_ids))),
+                or_(SubscriptionRow.deleted_at.is_(None), SubscriptionRow.deleted_at > at),
+                SubscriptionRow.active_from <= at,
+                or_(SubscriptionRow.active_to.is_(None), SubscriptionRow.active_to > at),
+            )
+            .order_by(SubscriptionRow.customer_id, SubscriptionRow.active_from, SubscriptionRow.id)
         )
         return [_to_domain(row) for row in rows]
 

@@ -30,7 +30,7 @@ from domain.customers import Customer, CustomerService, register_delete_guard, r
 from domain.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from domain.ids import new_id
 from domain.subscriptions import timing as timing_
-from domain.subscriptions.model import STATUSES, Item, Phase, PlanRef, Subscription
+from domain.subscriptions.model import ACTIVE, CANCELED, STATUSES, Item, Phase, PlanRef, Subscription
 
 SINGLE_SUBSCRIPTION_CODE = "only_single_subscription_allowed_per_customer_at_a_time"
 SINGLE_SUBSCRIPTION_MESSAGE = "only single subscription is allowed per customer at a time"
@@ -114,6 +114,17 @@ class SubscriptionService:
         else:
             items.sort(key=lambda s: (s.active_from, s.id), reverse=descending)
         return items
+
+    def running_of_customers(self, customer_ids: list[str], *, at: dt.datetime) -> dict[str, list[Subscription]]:
+        """Per customer, the subscriptions running at `at`: started and not yet ended, so `active` or
+        `canceled` (ending later); never a scheduled, ended or deleted one. One query for all the
+        customers; a customer with none maps to []. With one subscription per customer at a time the
+        first is the customer's current subscription (OpenMeter's `currentSubscriptionId`)."""
+        result: dict[str, list[Subscription]] = {customer_id: [] for customer_id in customer_ids}
+        for subscription in self.subscriptions.running_of_customers(customer_ids, at):
+            if subscription.status(at) in (ACTIVE, CANCELED):
+                result.setdefault(subscription.customer_id, []).append(subscription)
+        return result
 
     # --- create --------------------------------------------------------------------------------
 

@@ -74,3 +74,42 @@ def test_save_replaces_the_document(db):
         SubscriptionRepository(session).save(changed)
     with db.session(write=False) as session:
         assert SubscriptionRepository(session).get(subscription.id) == changed
+
+
+def test_running_subscriptions_of_many_customers_in_one_query(db, backend):
+    """currentSubscriptionId and the customers' `subscriptions` expand: what runs at a time, per customer,
+    for a whole page of customers in one statement."""
+    from sqlalchemy import event
+
+    from domain.subscriptions.service import SubscriptionService
+
+    a, b, c, d = (f"01J0000000000000000000C00{n}" for n in range(1, 5))
+    with db.session() as session:
+        repo = SubscriptionRepository(session)
+        repo.save(_subscription(1, a, active_from=NOW - 10 * DAY, active_to=NOW - DAY))  # ended
+        repo.save(_subscription(2, a, active_from=NOW - DAY, active_to=NOW + DAY))  # canceled, still running
+        repo.save(_subscription(3, a, active_from=NOW + DAY))  # scheduled follow-up
+        repo.save(_subscription(4, b, active_from=NOW + DAY))  # only scheduled
+        repo.save(_subscription(5, c, active_from=NOW - DAY, deleted_at=NOW - DAY / 2))  # deleted
+        repo.save(_subscription(6, c, active_from=NOW - DAY, active_to=NOW - DAY))  # canceled before it started
+        repo.save(_subscription(7, d, active_from=NOW))  # starts exactly now
+
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    with db.session(write=False) as session:
+        event.listen(backend.database.engine, "before_cursor_execute", record)
+        try:
+            running = SubscriptionService(session).running_of_customers([a, b, c, d, "01J0000000000000000000C009"], at=NOW)
+        finally:
+            event.remove(backend.database.engine, "before_cursor_execute", record)
+        ids = {customer: [s.id[-3:] for s in subs] for customer, subs in running.items()}
+        assert ids == {a: ["S02"], b: [], c: [], d: ["S07"], "01J0000000000000000000C009": []}
+        assert len(statements) == 1, statements
+        # Later the canceled one has ended and the scheduled ones run.
+        later = SubscriptionService(session).running_of_customers([a, b, d], at=NOW + DAY)
+        assert {customer: [s.id[-3:] for s in subs] for customer, subs in later.items()} == {a: ["S03"], b: ["S04"], d: ["S07"]}
+        assert SubscriptionService(session).running_of_customers([], at=NOW) == {}
