@@ -7110,7 +7110,7 @@ class Customer(ApiModel):
         str | None,
         Field(
             alias="currentSubscriptionId",
-            description="The ID of the Subscription if the customer has one.",
+            description="The ID of the Subscription if the customer has one: the subscription running now (active,\nor canceled but not yet ended); absent when none runs (none yet, only a scheduled one, or\nall ended). Given by get, list and replace.",
             examples=["01G65Z755AFWAKHE12NY0CQ9FH"],
             pattern="^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$",
             title="Current Subscription ID",
@@ -7119,7 +7119,7 @@ class Customer(ApiModel):
     subscriptions: Annotated[
         list[Subscription] | None,
         Field(
-            description="The subscriptions of the customer.\nOnly with the `subscriptions` expand option.",
+            description="The subscriptions of the customer running now (active, or canceled but not yet ended).\nOnly with the `subscriptions` expand option (the default of get and list); absent when none runs.",
             title="Subscriptions",
         ),
     ] = None

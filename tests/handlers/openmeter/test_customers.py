@@ -215,3 +215,110 @@ def test_pages_past_the_end_are_empty(om):
     _create(om, key="only")
     far = om.list_customers(page=647945136875575925800960, page_size=644)
     assert far.items == [] and far.total_count == 1 and far.page == 647945136875575925800960
+
+
+# --- currentSubscriptionId and expand=subscriptions (openmeter-core.md 5.2) ------------------------
+
+
+def _plan(om, key: str = "pro"):
+    card = {"type": "flat_fee", "key": "base_fee", "name": "Base fee", "billingCadence": "P1M",
+            "price": {"type": "flat", "amount": "10"}}  # fmt: skip
+    body = {"key": key, "name": key.title(), "currency": "USD", "billingCadence": "P1M",
+            "phases": [{"key": "default", "name": "Default", "duration": None, "rateCards": [card]}]}  # fmt: skip
+    return om.publish_plan(plan_id=om.create_plan(body=body).id)
+
+
+def _iso(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _raw_get(om, path: str, **params):
+    response = om._http.request("GET", om.base_url + path, headers=om._headers, params=params)
+    return response.status_code, response.headers.get("content-type", ""), response.json()
+
+
+def test_current_subscription_and_the_subscriptions_expand(om):
+    import datetime as dt
+
+    _plan(om)
+    subscribed = _create(om, key="subscribed", name="A subscribed")
+    plain = _create(om, key="plain", name="B plain")
+
+    # No subscription: neither field, whatever the expand.
+    for fetched in (om.get_customer(customer_id_or_key="plain"),
+                    om.get_customer(customer_id_or_key="plain", expand=["subscriptions"])):  # fmt: skip
+        assert fetched.current_subscription_id is None and fetched.subscriptions is None
+    _, _, raw = _raw_get(om, "/api/v1/customers/plain")
+    assert "currentSubscriptionId" not in raw and "subscriptions" not in raw
+
+    sub = om.create_subscription(body={"customerKey": "subscribed", "plan": {"key": "pro"}})
+
+    # get: the running subscription's id, and the subscriptions expanded (also by default, as OpenMeter).
+    for fetched in (om.get_customer(customer_id_or_key="subscribed"),
+                    om.get_customer(customer_id_or_key=subscribed.id, expand=["subscriptions"])):  # fmt: skip
+        assert fetched.current_subscription_id == sub.id
+        assert [s.id for s in fetched.subscriptions] == [sub.id]
+        expanded = fetched.subscriptions[0]
+        assert expanded.customer_id == subscribed.id and expanded.plan.key == "pro"
+        assert getattr(expanded.status, "value", expanded.status) == "active"
+    _, _, raw = _raw_get(om, "/api/v1/customers/subscribed", expand="subscriptions")
+    assert raw["currentSubscriptionId"] == sub.id and raw["subscriptions"][0]["id"] == sub.id
+    assert raw["subscriptions"][0]["status"] == "active" and "phases" not in raw["subscriptions"][0]  # the spec's `Subscription`
+
+    # list: the same per customer, for the whole page.
+    for listed in (om.list_customers(), om.list_customers(expand=["subscriptions"])):
+        by_key = {c.key: c for c in listed.items}
+        assert by_key["subscribed"].current_subscription_id == sub.id
+        assert [s.id for s in by_key["subscribed"].subscriptions] == [sub.id]
+        assert by_key["plain"].current_subscription_id is None and by_key["plain"].subscriptions is None
+    assert [c.current_subscription_id for c in om.list_customers(plan_key="pro").items] == [sub.id]
+
+    # replace (PUT): the current subscription's id, but no expand.
+    replaced = om.update_customer(customer_id_or_key="subscribed",
+                                  body={"name": "A renamed", "key": "subscribed", "currency": "USD"})  # fmt: skip
+    assert replaced.current_subscription_id == sub.id and replaced.subscriptions is None
+    assert plain.current_subscription_id is None  # a new customer has none
+
+    # Canceled at the end of the billing period: still running, so still current; a follow-up
+    # scheduled for then is not current and not listed yet.
+    canceled = om.cancel_subscription(subscription_id=sub.id, body={"timing": "next_billing_cycle"})
+    follow = om.create_subscription(body={"customerKey": "subscribed", "plan": {"key": "pro"}, "timing": _iso(canceled.active_to)})
+    fetched = om.get_customer(customer_id_or_key="subscribed")
+    assert fetched.current_subscription_id == sub.id and [s.id for s in fetched.subscriptions] == [sub.id]
+    assert getattr(fetched.subscriptions[0].status, "value", fetched.subscriptions[0].status) == "canceled"
+    assert fetched.subscriptions[0].active_to == canceled.active_to
+    assert follow.id not in {s.id for s in fetched.subscriptions}
+    assert canceled.active_to > dt.datetime.now(dt.timezone.utc)
+
+
+def test_ended_or_only_scheduled_subscriptions_are_not_current(om):
+    import datetime as dt
+
+    _plan(om)
+    _create(om, key="ended", name="Ended")
+    _create(om, key="scheduled", name="Scheduled")
+    ended = om.create_subscription(body={"customerKey": "ended", "plan": {"key": "pro"}})
+    om.cancel_subscription(subscription_id=ended.id, body={})  # immediately: inactive from now on
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
+    scheduled = om.create_subscription(body={"customerKey": "scheduled", "plan": {"key": "pro"}, "timing": _iso(later)})
+    assert getattr(scheduled.status, "value", scheduled.status) == "scheduled"
+
+    for key in ("ended", "scheduled"):
+        fetched = om.get_customer(customer_id_or_key=key, expand=["subscriptions"])
+        assert fetched.current_subscription_id is None and fetched.subscriptions is None, key
+    assert all(c.current_subscription_id is None and c.subscriptions is None for c in om.list_customers().items)
+    # They are still the customers' subscriptions, only not running now.
+    assert [s.id for s in om.list_customer_subscriptions(customer_id_or_key="scheduled").items] == [scheduled.id]
+
+    # A new subscription after the ended one is current.
+    again = om.create_subscription(body={"customerKey": "ended", "plan": {"key": "pro"}})
+    assert om.get_customer(customer_id_or_key="ended").current_subscription_id == again.id
+
+
+def test_unknown_expand_is_refused_with_a_problem(om):
+    _create(om, key="acme")
+    for path in ("/api/v1/customers/acme", "/api/v1/customers"):
+        for value in ("nope", "subscriptions,nope", ""):
+            status, content_type, body = _raw_get(om, path, expand=value)
+            assert status == 400, (path, value, body)
+            assert content_type.startswith("application/problem+json") and body["status"] == 400 and body["title"], body
