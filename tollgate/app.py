@@ -46,7 +46,7 @@ from tollgate.errors import (
     unexpected_error_response,
 )
 from tollgate.runtime import Runtime
-from tollgate.validation import VALIDATORS
+from tollgate.validation import NOT_VALIDATED, VALIDATORS, validated_body
 
 logger = logging.getLogger("tollgate")
 
@@ -305,6 +305,14 @@ def _add_spec_route(app: connexion.FlaskApp, api) -> None:
     app.add_url_rule(f"{api.base_path}/openapi.json", f"{api.name}_openapi", served_spec)
 
 
+class ValidatedBodyJSONProvider(flask.json.provider.DefaultJSONProvider):
+    """Flask's JSON, except that a request body the validator already parsed is not parsed again."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        body = validated_body(s)
+        return super().loads(s, **kwargs) if body is NOT_VALIDATED else body
+
+
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> connexion.FlaskApp:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -316,6 +324,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     runtime = runtime or Runtime.start(settings)
     app = connexion.FlaskApp(__name__)
+    app.app.json = ValidatedBodyJSONProvider(app.app)
     for api in APIS:
         spec = adapt_for_connexion(_load_spec(api.served_spec_path))
         PATH_METHODS.register(api.name, api.base_path, spec)

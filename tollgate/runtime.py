@@ -20,9 +20,10 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
-        database = Database(settings.effective_database_url)
+        database = Database(settings.effective_database_url, background_checkpoints=True)
         if migrate:
             database.migrate()
+        database.start_background_work()
         runtime = cls(settings=settings, secrets=resolve_secrets(settings), database=database)
         runtime.bootstrap()
         return runtime
