@@ -206,7 +206,7 @@ def _pg_rows(types: list[str] | tuple[str, ...]) -> str:
 _EVENT_COLUMNS = "source, event_id, type, subject, time, data, specversion, dataschema, ingested_at"
 _EVENT_TYPES = ("text", "text", "text", "text", "bigint", "text", "text", "text", "bigint")
 # `seq` is a BIGSERIAL: its sequence has PostgreSQL's generated name.
-_PG_NEXT_SEQS = "SELECT nextval('om_events_seq_seq') FROM generate_series(1, %s)"
+_PG_NEXT_SEQS = "SELECT array_agg(nextval('om_events_seq_seq')) FROM generate_series(1, %s)"
 # Events per statement in the ingest pipeline: small enough that PostgreSQL starts early, large enough
 # that per-statement costs stay small.
 _PIPELINE_CHUNK = 250
@@ -272,7 +272,7 @@ class EventRepository:
 
         raw = _driver(self.session)
         cursor = raw.cursor()
-        seqs = [seq for (seq,) in cursor.execute(_PG_NEXT_SEQS, [len(rows)])]
+        (seqs,) = cursor.execute(_PG_NEXT_SEQS, [len(rows)]).fetchone()
         cursor.execute("SAVEPOINT tollgate_ingest")
         usage = UsageRepository(self.session)
         read = {meter.id: [] for meter in meters}

@@ -233,8 +233,20 @@ def decode_cursor(cursor: str) -> tuple[int, str] | None:
     return epoch_seconds(parsed), event_id
 
 
-# One encoder, built once (json.dumps with options builds a new one per call).
-_DATA_TEXT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+def _data_encoder():
+    """Compact JSON with sorted keys. The C encoder is built once: `JSONEncoder.encode` builds a new
+    one on every call, which costs as much as encoding a small event's data."""
+    import json.encoder
+
+    if json.encoder.c_make_encoder is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+    # No circular-reference markers: data comes from parsed JSON. NaN/Infinity written as the
+    # standard encoder writes them (allow_nan), `default=str` for what JSON has no type for.
+    encode = json.encoder.c_make_encoder(None, str, json.encoder.c_encode_basestring, None, ":", ",", True, False, True)
+    return lambda data: "".join(encode(data, 0))
+
+
+_DATA_TEXT = _data_encoder()
 
 
 def data_text(data: dict[str, Any] | None) -> str | None:
