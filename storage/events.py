@@ -125,7 +125,15 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _whole(a: Any, b: Any) -> bool:
+    """Both canonical texts of non-negative integers (the usual usage values): exact as ints, and
+    ordered by (length, text) since canonical text has no leading zeros."""
+    return type(a) is str and type(b) is str and a.isascii() and a.isdigit() and b.isascii() and b.isdigit()
+
+
 def _dec_add(a: Any, b: Any) -> str | None:
+    if _whole(a, b):
+        return str(int(a) + int(b))
     x, y = _dec(a), _dec(b)
     if x is None or y is None:
         return a if y is None else b
@@ -134,6 +142,8 @@ def _dec_add(a: Any, b: Any) -> str | None:
 
 def _dec_pick(pick):
     def choose(a: Any, b: Any) -> str | None:
+        if _whole(a, b):
+            return a if pick((len(a), a), (len(b), b)) == (len(a), a) else b
         x, y = _dec(a), _dec(b)
         if x is None or y is None:
             return a if y is None else b
