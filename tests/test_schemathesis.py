@@ -20,6 +20,7 @@ import jwt
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import (
     CUSTOMERS_DOT_ISSUER,
@@ -36,6 +37,12 @@ EXAMPLES = int(os.environ.get("TOLLGATE_SCHEMATHESIS_EXAMPLES", "12"))
 # While working on a few operations: TOLLGATE_SCHEMATHESIS_OPERATIONS=ingestEvents,queryMeter fuzzes only those.
 ONLY_OPERATIONS = [name for name in os.environ.get("TOLLGATE_SCHEMATHESIS_OPERATIONS", "").split(",") if name]
 REFUSED_BEFORE_HANDLER = {400, 401, 403, 404, 405, 406, 413, 415}
+# Meter queries are also checked against the stored meter (only its groupBy keys may be grouped or
+# filtered by), against each other (`from` before `to`; filterGroupBy or advanced filters) and the
+# calendar: rules no schema can state, refused with a documented 400 ("validation error: ..."). For
+# these operations such a refusal is not "valid data rejected"; a 400 from schema validation still is.
+DOMAIN_RULE_OPERATIONS = {"queryMeter", "queryMeterPost", "queryPortalMeter"}
+DOMAIN_RULE_DETAIL = '"detail":"validation error: '
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +107,8 @@ _FUZZ = settings(
 
 def _exercise(api_name: str, case) -> None:
     headers = _auth_headers(api_name)
-    implemented = IMPLEMENTED.get((api_name, case.operation.definition.raw["operationId"]), False)
+    operation_id = case.operation.definition.raw["operationId"]
+    implemented = IMPLEMENTED.get((api_name, operation_id), False)
     response = case.call(headers=headers)
     if not implemented:
         assert response.status_code in REFUSED_BEFORE_HANDLER | {501}, (
@@ -108,7 +116,10 @@ def _exercise(api_name: str, case) -> None:
         )
         return
     assert response.status_code != 501, f"{case.operation.label} is marked implemented but answered 501"
-    case.validate_response(response, headers=headers)
+    exempt = []
+    if response.status_code == 400 and operation_id in DOMAIN_RULE_OPERATIONS and DOMAIN_RULE_DETAIL in response.text:
+        exempt.append(positive_data_acceptance)
+    case.validate_response(response, headers=headers, excluded_checks=exempt)
 
 
 openmeter = schemathesis.pytest.from_fixture("openmeter_schema")
