@@ -287,6 +287,9 @@ class EventRepository:
         usage = UsageRepository(self.session)
         read = {meter.id: [] for meter in meters}
         sql = f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) SELECT {_pg_rows(['bigint', *_EVENT_TYPES])}"
+        # No server-side prepared statements inside the pipeline: when it fails, psycopg may still
+        # believe in a statement whose PREPARE the server skipped, and the fallback would then fail.
+        threshold, raw.prepare_threshold = raw.prepare_threshold, None
         try:
             with raw.pipeline():
                 for start in range(0, len(rows), _PIPELINE_CHUNK):
@@ -304,6 +307,8 @@ class EventRepository:
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT tollgate_ingest")
             return self._ingest_postgres_new_only(events, rows, meters)
+        finally:
+            raw.prepare_threshold = threshold
         cursor.execute("RELEASE SAVEPOINT tollgate_ingest")
         return len(rows)
 

@@ -120,3 +120,21 @@ def test_overlapping_batches_at_once_store_every_event_once(db):
         assert MeterUsageSource(session, "sum", ["s1"], {}).usage_between(day) == [Decimal(sum(i % 7 for i in range(900)))]
         unaligned = [at(0), at(899.5)]  # read from the usage rows
         assert MeterUsageSource(session, "count", ["s1"], {}).usage_between(unaligned) == [Decimal(900)]
+
+
+def test_batches_retried_again_and_again_are_stored_once(db):
+    """A batch holding events stored before (a client retry) takes the insert-new-only path, over and
+    over on the same connection, between ordinary batches (on PostgreSQL: a failed pipeline must not
+    leave the driver believing in statements the server never prepared)."""
+    with db.session() as session:
+        make_meter(session, "sum", Aggregation.SUM)
+    for round_ in range(8):
+        fresh = [event(round_ * 1000 + i, i, v=1) for i in range(300)]
+        assert ingest(db, fresh) == 300
+        # The stored events come first in one retry, last (after two clean pipeline chunks) in the other.
+        retried = fresh[:10] + [event(round_ * 1000 + 400 + i, i, v=1) for i in range(300)]
+        assert ingest(db, retried) == 300
+        retried = [event(round_ * 1000 + 700 + i, i, v=1) for i in range(290)] + fresh[-10:]
+        assert ingest(db, retried) == 290
+    with db.session(write=False) as session:
+        assert MeterUsageSource(session, "sum", ["s1"], {}).usage_between([at(0), at(24 * 60)]) == [Decimal(8 * 890)]
