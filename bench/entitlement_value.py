@@ -65,7 +65,7 @@ def setup(database, events: int):
     from domain.features import FeatureCreate, FeatureService
     from domain.metering.events import Event
     from domain.metering.meters import Aggregation, MeterInput, MeterService
-    from storage.events import UsageRepository
+    from storage.events import EventRepository
 
     rng = random.Random(20240501)
     with database.session(write=True) as session:
@@ -84,11 +84,11 @@ def setup(database, events: int):
     batch = 50_000
     for first in range(0, events, batch):
         with database.session(write=True) as session:
-            stored = [(first + i + 1, Event(id=str(first + i), source="bench", type="bench", subject="bench-sub",
-                                            time=base + rng.randrange(MONTH_SECONDS), data={"tokens": rng.randrange(1, 4)}))
+            stored = [Event(id=str(first + i), source="bench", type="bench", subject="bench-sub",
+                            time=base + rng.randrange(MONTH_SECONDS), data={"tokens": rng.randrange(1, 4)})
                       for i in range(min(batch, events - first))]  # fmt: skip
-            UsageRepository(session).apply(meter, stored)
-    print(f"setup: {events:,} usage events stored in {time.perf_counter() - began:.1f} s", flush=True)
+            EventRepository(session).ingest(stored, [meter], ingested_at=base)  # events and usage rows, as ingest stores them
+    print(f"setup: {events:,} events stored in {time.perf_counter() - began:.1f} s", flush=True)
     return entitlement.id
 
 

@@ -14,10 +14,23 @@ from domain.features import FeatureCreate, FeatureService
 from domain.metering.events import Event
 from domain.metering.meters import Aggregation, MeterInput, MeterService
 from domain.metering.usage import MeterUsageSource
-from storage.events import UsageRepository
+from domain.metering.events import data_text
+from storage.events import EventRow, UsageRepository
 from tests.conftest import truncate_all
 
 T0 = dt.datetime(2024, 5, 1, tzinfo=dt.timezone.utc)
+
+
+def store(session, meter, stored: list[tuple[int, Event]]) -> None:
+    """What ingest writes (the events and the meter's usage rows), with sequence numbers the test chooses."""
+    from sqlalchemy import insert
+
+    session.execute(insert(EventRow), [
+        {"seq": seq, "source": e.source, "event_id": e.id, "type": e.type, "subject": e.subject, "time": e.time,
+         "data": data_text(e.data), "specversion": "1.0", "dataschema": None, "ingested_at": e.time}
+        for seq, e in stored
+    ])  # fmt: skip
+    UsageRepository(session).apply(meter, stored)
 
 
 @pytest.mark.parametrize("aggregation", ["SUM", "COUNT"])
@@ -32,7 +45,7 @@ def test_minute_buckets_answer_like_the_meter(backend, aggregation):
         events = [(i + 1, Event(id=str(i), source="t", type="m", subject=rng.choice(["a", "b", "z"]), time=base + rng.randrange(2 * 86400),
                                 data={"v": str(Decimal(rng.randrange(1, 999)) / 100), "model": rng.choice(["x", "y"])}))
                   for i in range(3000)]  # fmt: skip
-        UsageRepository(session).apply(meter, events)
+        store(session, meter, events)
         FeatureService(session).create(FeatureCreate(key="f", name="f", meter_slug="m", meter_group_by_filters={"model": "x"}), now=T0)
         feature = FeatureService(session).get("f")
         source = MeteringUsage(session).source(feature, CustomerRef(id="c", key="a", subject_keys=("b",)))
@@ -64,7 +77,7 @@ def test_the_minute_cache_follows_new_and_backdated_usage(backend, aggregation):
     with backend.database.session(write=True) as session:
         meter = MeterService(session).create(MeterInput(slug="m", aggregation=Aggregation(aggregation), event_type="m",
                                                         value_property="$.v" if aggregation == "SUM" else None), now=T0)  # fmt: skip
-        UsageRepository(session).apply(meter, events(1, 2000, 86400))
+        store(session, meter, events(1, 2000, 86400))
         FeatureService(session).create(FeatureCreate(key="f", name="f", meter_slug="m"), now=T0)
     boundaries = sorted({T0 + dt.timedelta(minutes=rng.randrange(1500)) for _ in range(30)})
     customer = CustomerRef(id="c", key="a", subject_keys=("b",))
@@ -80,11 +93,11 @@ def test_the_minute_cache_follows_new_and_backdated_usage(backend, aggregation):
     compare()  # served from the cache
     with backend.database.session(write=True) as session:
         # New rows, some backdated before every boundary, some inside the windows.
-        UsageRepository(session).apply(MeterService(session).get("m"), events(5000, 300, 86400))
+        store(session, MeterService(session).get("m"), events(5000, 300, 86400))
     compare()
     with backend.database.session(write=True) as session:
         rolled_back = MeteringUsage(session).source(FeatureService(session).get("f"), customer)
-        UsageRepository(session).apply(MeterService(session).get("m"), events(9000, 50, 86400))
+        store(session, MeterService(session).get("m"), events(9000, 50, 86400))
         rolled_back.usage_between(boundaries)  # a writing session never stores what it sees
         session.rollback()
     compare()
@@ -106,7 +119,7 @@ def test_a_row_committed_late_below_the_watermark_is_not_lost(backend):
     with backend.database.session(write=True) as session:
         meter = MeterService(session).create(MeterInput(slug="m", aggregation=Aggregation.SUM, event_type="m", value_property="$.v"), now=T0)
         FeatureService(session).create(FeatureCreate(key="f", name="f", meter_slug="m"), now=T0)
-        UsageRepository(session).apply(meter, event(1, 1))
+        store(session, meter, event(1, 1))
     customer = CustomerRef(id="c", key="a", subject_keys=())
     boundaries = [T0 + dt.timedelta(minutes=m) for m in range(0, 6000, 60)]
 
@@ -116,9 +129,9 @@ def test_a_row_committed_late_below_the_watermark_is_not_lost(backend):
 
     assert total() == 1
     with backend.database.session(write=True) as late:
-        UsageRepository(late).apply(meter, event(100, 10))  # in flight, lower seq
+        store(late, meter, event(100, 10))  # in flight, lower seq
         with backend.database.session(write=True) as early:
-            UsageRepository(early).apply(meter, event(200, 100))  # commits first, higher seq
+            store(early, meter, event(200, 100))  # commits first, higher seq
         assert total() == 101  # seq 100 is not visible yet; the cache must not settle past it
     assert total() == 111
 
