@@ -275,40 +275,37 @@ class EventRepository:
 
     def _ingest_postgres(self, events: list[Event], rows: list[tuple], meters: list[Meter]) -> int:
         """The usual batch, all new, in one pipeline: PostgreSQL inserts one chunk while Python reads
-        the next, so the two cores work at once. Sequence numbers are drawn first, events are inserted
-        without ON CONFLICT: a (source, id) stored before (a retried batch) or by a concurrent request
-        fails the pipeline, which is rolled back to its savepoint and the batch goes the careful way."""
-        import psycopg
-
+        the next, so the two cores work at once. Sequence numbers are drawn first. When an event's
+        (source, id) was stored before (a retried batch) or by a concurrent request, its chunk inserts
+        fewer events than it sent: the batch is rolled back to its savepoint and goes the careful way.
+        Nothing in the pipeline fails on purpose: psycopg could otherwise be left believing in a
+        prepared statement whose PREPARE the server skipped."""
         raw = _driver(self.session)
         cursor = raw.cursor()
         (seqs,) = cursor.execute(_PG_NEXT_SEQS, [len(rows)]).fetchone()
         cursor.execute("SAVEPOINT tollgate_ingest")
         usage = UsageRepository(self.session)
         read = {meter.id: [] for meter in meters}
-        sql = f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) SELECT {_pg_rows(['bigint', *_EVENT_TYPES])}"
-        # No server-side prepared statements inside the pipeline: when it fails, psycopg may still
-        # believe in a statement whose PREPARE the server skipped, and the fallback would then fail.
-        threshold, raw.prepare_threshold = raw.prepare_threshold, None
-        try:
-            with raw.pipeline():
-                for start in range(0, len(rows), _PIPELINE_CHUNK):
-                    chunk = range(start, min(len(rows), start + _PIPELINE_CHUNK))
-                    cursor.execute(sql, [_PG_JSON([(seqs[i], *rows[i]) for i in chunk])])
-                    for meter in meters:
-                        stored = [(seqs[i], events[i]) for i in chunk if events[i].type == meter.event_type]
-                        meter_rows = usage_rows(meter, stored)
-                        if meter_rows:
-                            usage.insert(meter_rows)
-                            read[meter.id] += meter_rows
-                for meter in meters:  # one upsert per meter for the whole batch: fewer cells than per chunk
-                    if read[meter.id] and meter.aggregation is not Aggregation.UNIQUE_COUNT:
-                        usage.roll_up(meter, read[meter.id])
-        except psycopg.errors.UniqueViolation:
+        sql = (f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) SELECT {_pg_rows(['bigint', *_EVENT_TYPES])} "
+               "ON CONFLICT (source, event_id) DO NOTHING")  # fmt: skip
+        inserts = []  # one cursor per chunk: each keeps its own row count
+        with raw.pipeline():
+            for start in range(0, len(rows), _PIPELINE_CHUNK):
+                chunk = range(start, min(len(rows), start + _PIPELINE_CHUNK))
+                inserts.append(raw.cursor())
+                inserts[-1].execute(sql, [_PG_JSON([(seqs[i], *rows[i]) for i in chunk])])
+                for meter in meters:
+                    stored = [(seqs[i], events[i]) for i in chunk if events[i].type == meter.event_type]
+                    meter_rows = usage_rows(meter, stored)
+                    if meter_rows:
+                        usage.insert(meter_rows)
+                        read[meter.id] += meter_rows
+            for meter in meters:  # one upsert per meter for the whole batch: fewer cells than per chunk
+                if read[meter.id] and meter.aggregation is not Aggregation.UNIQUE_COUNT:
+                    usage.roll_up(meter, read[meter.id])
+        if sum(insert.rowcount for insert in inserts) != len(rows):
             cursor.execute("ROLLBACK TO SAVEPOINT tollgate_ingest")
             return self._ingest_postgres_new_only(events, rows, meters)
-        finally:
-            raw.prepare_threshold = threshold
         cursor.execute("RELEASE SAVEPOINT tollgate_ingest")
         return len(rows)
 
