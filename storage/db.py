@@ -87,10 +87,15 @@ class WalCheckpointer:
             connection.close()
 
 
+def _sqlite_file(url: str) -> str | None:
+    database = make_url(url).database
+    return database if database and database != ":memory:" else None
+
+
 def _sqlite_engine(url: str, *, autocheckpoint_pages: int = _WAL_AUTOCHECKPOINT_PAGES) -> Engine:
-    parsed = make_url(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = _sqlite_file(url)
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=10, max_overflow=20)
 
     @event.listens_for(engine, "connect")
@@ -126,11 +131,6 @@ def _postgres_engine(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True)
-
-
-def _sqlite_file(url: str) -> str | None:
-    database = make_url(url).database
-    return database if database and database != ":memory:" else None
 
 
 class Database:

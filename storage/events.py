@@ -268,6 +268,10 @@ class EventRepository:
         cursor.executemany(f"INSERT INTO om_events (seq, {_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            [(top + 1 + n, *rows[i]) for n, i in enumerate(fresh)])  # fmt: skip
         stored = [(top + 1 + n, events[i]) for n, i in enumerate(fresh)]
+        return self._meter(stored, meters)
+
+    def _meter(self, stored: list[tuple[int, Event]], meters: list[Meter]) -> int:
+        """Usage rows and rollups of newly stored events for every live meter of their type; how many."""
         usage = UsageRepository(self.session)
         for meter in meters:
             usage.apply(meter, [(seq, e) for seq, e in stored if e.type == meter.event_type])
@@ -316,10 +320,7 @@ class EventRepository:
         cursor.execute(sql, [_PG_JSON(rows)])
         inserted = {(source, event_id): seq for seq, source, event_id in cursor.fetchall()}
         stored = [(inserted[(e.source, e.id)], e) for e in events if (e.source, e.id) in inserted]
-        usage = UsageRepository(self.session)
-        for meter in meters:
-            usage.apply(meter, [(seq, e) for seq, e in stored if e.type == meter.event_type])
-        return len(stored)
+        return self._meter(stored, meters)
 
     def _filtered(self, query, *, time_from=None, time_to=None, ingested_from=None, ingested_to=None,
                   id_contains=None, subject_contains=None, subjects=None, v2_filters=()):  # fmt: skip
@@ -435,7 +436,7 @@ class UsageRepository:
 
     def roll_up(self, meter: Meter, rows: list[tuple]) -> None:
         # One cell per (grain, subject, group, bucket) of the batch, merged into the table by one upsert.
-        # A cell is a list in the order of _CELL_COLUMNS (cheaper than a dict per cell at 4 cells per event).
+        # A cell is a list in the order of _CELL_COLUMNS (cheaper than a dict per cell at 3 cells per event).
         cells: dict[tuple, list] = {}
         hashes: dict[str, str] = {}
         meter_id = meter.id
